@@ -1,0 +1,43 @@
+"""python -m control_plane: serve the API on CLEW_CONTROL_PLANE_PORT and metrics beside it."""
+import asyncio
+import logging
+
+from aiohttp import web
+
+from control_plane.app import create_app
+from control_plane.services import SERVICES
+from schemas import gateway, logs
+from schemas.ops_endpoints import serve_ops
+from schemas.readiness import dependency_checks
+from schemas.settings import Settings
+
+
+async def serve(settings: Settings) -> None:
+    app = create_app(settings, gateway.ConfigFile(settings.config_path))
+    api = web.AppRunner(app, access_log=None)
+    await api.setup()
+    await web.TCPSite(api, settings.bind_address, settings.control_plane_port).start()
+    services = app[SERVICES]
+    ops = await serve_ops(settings.bind_address, settings.control_plane_metrics_port,
+                          dependency_checks(services.engine, services.redis))
+    logging.getLogger("clew.control_plane").info("control plane listening on %s:%d",
+                                                 settings.bind_address, settings.control_plane_port)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await api.cleanup()
+        await ops.cleanup()
+
+
+def main() -> None:
+    logs.configure("control-plane")
+    settings = Settings.from_env()
+    settings.require_secrets()
+    try:
+        asyncio.run(serve(settings))
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,7 @@
+"""Prometheus metrics of billing."""
+from prometheus_client import Counter
+
+WEBHOOK_EVENTS = Counter("clew_billing_webhook_events_total", "Stripe webhook deliveries, by outcome", ["result"])
+TIER_CHANGES = Counter("clew_billing_tier_changes_total", "Tier changes, by what caused them", ["reason"])
+for _result in ("applied", "duplicate", "ignored", "rejected"):
+    WEBHOOK_EVENTS.labels(_result)

@@ -1,0 +1,73 @@
+// API keys: the list (masked), a new key shown once with a copy button, revoking with confirmation.
+import { del, get, post } from "../api.js";
+import { confirmAction } from "../dialog.js";
+import { fill, h } from "../dom.js";
+import * as fmt from "../format.js";
+import { alertRegion, field, onSubmit, showError } from "../forms.js";
+import { loadFailed, loading, notice, pageHeader, secretOnce, table } from "../widgets.js";
+
+function keyTable(keys, onRevoke) {
+  return table({
+    rows: keys, className: "keys", emptyMessage: "No API keys yet. Create one above to call the API from a program.",
+    columns: [
+      { label: "Name", cell: (k) => k.name },
+      { label: "Key", cell: (k) => h("code", {}, k.masked) },
+      { label: "Created", cell: (k) => fmt.when(k.created_at) },
+      { label: "Actions", cell: (k) => h("button", { type: "button", class: "danger small", "aria-label": `Revoke ${k.name}`,
+                                                      onclick: () => onRevoke(k) }, "Revoke") },
+    ],
+  });
+}
+
+export const page = {
+  title: "API keys",
+  access: "account",
+  async render(view) {
+    const list = h("section", { class: "key-list", "aria-label": "Your API keys" }, loading("Loading keys"));
+    const revealed = h("div");
+    const status = h("div");
+    const refresh = async () => {
+      try {
+        fill(list, keyTable((await get("/v1/keys")).data, revoke));
+      } catch (error) {
+        fill(list, loadFailed(error));
+      }
+    };
+    const revoke = async (key) => {
+      const sure = await confirmAction({
+        title: `Revoke “${key.name}”?`, confirmLabel: "Revoke key",
+        message: `Programs using ${key.masked} will be refused from now on. This cannot be undone.`,
+      });
+      if (!sure) return;
+      try {
+        await del(`/v1/keys/${encodeURIComponent(key.id)}`);
+        fill(status, notice(`Revoked “${key.name}”.`, "success"));
+      } catch (error) {
+        const region = alertRegion();
+        showError(region, error);
+        fill(status, region);
+      }
+      await refresh();
+    };
+    const error = alertRegion();
+    const form = h("form", { class: "inline-form", "aria-label": "Create an API key" },
+      field({ label: "Key name", name: "name", maxlength: 100, required: true, placeholder: "e.g. laptop",
+              autocomplete: "off" }),
+      h("button", { type: "submit", class: "primary" }, "Create key"), error);
+    onSubmit(form, error, async ({ name }, formElement) => {
+      const created = await post("/v1/keys", { name });
+      formElement.reset();
+      fill(status);
+      fill(revealed, secretOnce({
+        title: `Your new key “${created.name}”`, secret: created.key,
+        warning: "Copy it now and keep it somewhere safe: this is the only time it is shown.",
+        onDone: () => form.querySelector("input").focus(),
+      }));
+      revealed.querySelector("button").focus();
+      await refresh();
+    });
+    view.append(pageHeader("API keys", "Programs send a key in the X-API-Key header (or as a Bearer token)."),
+      h("section", { class: "card" }, h("h2", {}, "Create a key"), form), revealed, status, list);
+    await refresh();
+  },
+};

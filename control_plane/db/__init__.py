@@ -1,0 +1,1 @@
+"""Database access for the control plane: the engine, sessions and migrations."""

@@ -1,0 +1,1 @@
+"""Envoy configuration rendered from gateway.yaml and Settings: clusters, listeners, routes, TLS."""

@@ -1,0 +1,111 @@
+"""Envoy clusters for the routers of gateway.yaml (clew/free, clew/ocr): fallback inside Envoy.
+
+Each candidate gets a cluster of its own (its provider's endpoint, tagged with the candidate's
+model name), and every ordered subset of a router's candidates an aggregate cluster over theirs.
+The sidecar picks the subset of candidates not cooling down after a 429 and names it in the
+`x-clew-provider` header; Envoy tries them in order, retrying on 429, 5xx and connect failures.
+Before each attempt an upstream ext_proc filter asks the sidecar to rewrite the model, path, host
+and credential for the candidate Envoy chose (ARCHITECTURE.md §3).
+"""
+from itertools import compress
+
+from schemas.gateway import GatewayConfig
+from schemas.upstreams import Upstream
+
+RETRIABLE_STATUSES = [429, 500, 502, 503, 504]
+UPSTREAM_PHASE = ("x-clew-phase", "upstream")  # gRPC metadata: tells the sidecar which filter calls
+
+
+def slug(router: str) -> str:
+    return router.replace("/", "_").replace("-", "_")
+
+
+def masks(router: dict) -> range:
+    """Every non-empty subset of the candidates, as a bit mask (bit i = candidate i)."""
+    return range(1, 2 ** len(router["candidates"]))
+
+
+def header_value(router: str, mask: int) -> str:
+    return f"{router}#{mask}"
+
+
+def aggregate_name(router: str, mask: int) -> str:
+    return f"router_{slug(router)}_{mask}"
+
+
+def candidate_name(router: str, index: int) -> str:
+    return f"candidate_{slug(router)}_{index}"
+
+
+def candidate_clusters(config: GatewayConfig, upstreams: dict[str, Upstream], provider_cluster) -> list[dict]:
+    """A copy of the provider's cluster per candidate, its endpoint tagged with the model."""
+    clusters = []
+    for router, spec in config.routers.items():
+        for index, model in enumerate(spec["candidates"]):
+            cluster = provider_cluster(upstreams[config.models[model]["provider"]])
+            name = candidate_name(router, index)
+            cluster["name"] = cluster["load_assignment"]["cluster_name"] = name
+            for endpoint in cluster["load_assignment"]["endpoints"][0]["lb_endpoints"]:
+                endpoint["metadata"] = {"filter_metadata": {"clew": {"model": model}}}
+            clusters.append(cluster)
+    return clusters
+
+
+def aggregate_clusters(config: GatewayConfig, upstream_filters: list[dict]) -> list[dict]:
+    clusters = []
+    for router, spec in config.routers.items():
+        indexes = range(len(spec["candidates"]))
+        for mask in masks(spec):
+            members = [candidate_name(router, i) for i in compress(indexes, _bits(mask, len(indexes)))]
+            clusters.append(_aggregate(aggregate_name(router, mask), members, upstream_filters))
+    return clusters
+
+
+def _bits(mask: int, count: int) -> list[bool]:
+    return [bool(mask >> i & 1) for i in range(count)]
+
+
+def _aggregate(name: str, members: list[str], upstream_filters: list[dict]) -> dict:
+    # The upstream filters sit on the aggregate cluster: each retry attempt passes them again.
+    return {
+        "name": name,
+        "connect_timeout": "5s",
+        "lb_policy": "CLUSTER_PROVIDED",
+        "cluster_type": {"name": "envoy.clusters.aggregate", "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.clusters.aggregate.v3.ClusterConfig",
+            "clusters": members}},
+        "typed_extension_protocol_options": {"envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+            "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+            "explicit_http_config": {"http_protocol_options": {}},
+            "http_filters": upstream_filters}},
+    }
+
+
+def retry_policy(attempts: int) -> dict:
+    """Up to one attempt per candidate, each on the next one (previous_priorities)."""
+    return {
+        "retry_on": "retriable-status-codes,connect-failure,reset",
+        "retriable_status_codes": RETRIABLE_STATUSES,
+        "num_retries": attempts - 1,
+        "retry_priority": {"name": "envoy.retry_priorities.previous_priorities", "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig",
+            "update_frequency": 1}},
+    }
+
+
+def upstream_filters() -> list[dict]:
+    return [{"name": "envoy.filters.http.ext_proc", "typed_config": {
+        "@type": "type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor",
+        "grpc_service": {"envoy_grpc": {"cluster_name": "sidecar"},
+                         "initial_metadata": [{"key": UPSTREAM_PHASE[0], "value": UPSTREAM_PHASE[1]}]},
+        "failure_mode_allow": False,
+        "message_timeout": "5s",
+        "processing_mode": {"request_header_mode": "SEND", "response_header_mode": "SEND",
+                            "request_body_mode": "BUFFERED", "response_body_mode": "NONE",
+                            "request_trailer_mode": "SKIP", "response_trailer_mode": "SKIP"},
+        # The candidate this attempt goes to: its endpoint's metadata names the model.
+        "request_attributes": ["xds.upstream_host_metadata"],
+        # The attempt's Host must be the candidate provider's.
+        "mutation_rules": {"allow_all_routing": True},
+    }}, {"name": "envoy.filters.http.upstream_codec", "typed_config": {
+        "@type": "type.googleapis.com/envoy.extensions.filters.http.upstream_codec.v3.UpstreamCodec"}}]

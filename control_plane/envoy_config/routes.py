@@ -1,0 +1,79 @@
+"""The gateway's route table as data: which paths go where, and which filter guards each.
+
+Three kinds of route:
+- "management": ext_authz authenticates and the control plane gets a signed identity;
+- "ai": ext_proc runs the plugin chain, which names the provider in `x-clew-provider`, sets the
+  provider's `:path` and makes Envoy pick the route again; that second match lands on the
+  provider's route, which matches on the header alone;
+- "public": no auth filter (signup, login, models, ... and unknown paths, answered with a JSON 404).
+
+Order matters: Envoy takes the first match, so specific routes come before the catch-all.
+"""
+from dataclasses import dataclass, field
+
+from schemas.upstreams import Upstream
+
+from .routers import aggregate_name, header_value, masks
+
+CONTROL_PLANE = "control_plane"
+PROVIDER_HEADER = "x-clew-provider"
+AI_PATHS = ("/v1/chat/completions", "/v1/images/generations", "/v1/video/generations")
+AI_PREFIXES = ("/v1/video/generations/",)  # a video job's status and content: /v1/video/generations/{id}[/content]
+
+
+@dataclass(frozen=True)
+class Route:
+    prefix_or_path: str
+    exact: bool = False
+    kind: str = "public"  # "management", "ai" or "public"
+    cluster: str = CONTROL_PLANE
+    timeout: str = "30s"
+    provider: str = ""          # provider routes: the x-clew-provider value this route answers
+    host: str = ""              # provider routes: the provider's Host header
+    attempts: int = 1           # router routes: one attempt per candidate
+    remove_headers: tuple = field(default=())
+
+
+# Prefix matches on purpose: a path that merely starts like a management route (`/v1/keysX`) needs
+# a caller too, so a routing slip fails closed (401) instead of open.
+MANAGEMENT_ROUTES = [
+    Route("/v1/auth/me", kind="management"),
+    Route("/v1/keys", kind="management"),
+    Route("/v1/usage", kind="management"),
+    Route("/v1/billing/checkout", kind="management"),
+    Route("/v1/billing/invoices", kind="management"),
+    Route("/v1/webhooks", kind="management"),
+    Route("/v1/telemetry/stats", kind="management"),
+    Route("/v1/provider-keys", kind="management"),
+]
+
+PUBLIC_CATCH_ALL = Route("/")
+
+
+def provider_cluster(provider: str) -> str:
+    return f"provider_{provider}"
+
+
+def provider_routes(upstreams: dict[str, Upstream], timeout_seconds: int) -> list[Route]:
+    """One route per provider, chosen by the sidecar's header whatever the path (the sidecar set
+    the provider's path). First in the table: no other route may catch a re-routed request."""
+    return [Route("/", kind="ai", cluster=provider_cluster(name), timeout=f"{timeout_seconds}s",
+                  provider=name, host=upstream.authority, remove_headers=(PROVIDER_HEADER,))
+            for name, upstream in upstreams.items()]
+
+
+def router_routes(routers: dict, timeout_seconds: int) -> list[Route]:
+    """One route per subset of a router's candidates, chosen by the sidecar's header."""
+    return [Route("/", kind="ai", cluster=aggregate_name(name, mask), timeout=f"{timeout_seconds}s",
+                  provider=header_value(name, mask), remove_headers=(PROVIDER_HEADER,), attempts=mask.bit_count())
+            for name, spec in routers.items() for mask in masks(spec)]
+
+
+def route_table(upstreams: dict[str, Upstream] | None = None, timeout_seconds: int = 120,
+                routers: dict | None = None) -> list[Route]:
+    """Every route in match order. The AI paths are where requests first land, before any provider
+    is known; ext_proc runs there."""
+    return [*provider_routes(upstreams or {}, timeout_seconds), *router_routes(routers or {}, timeout_seconds),
+            *MANAGEMENT_ROUTES,
+            *(Route(path, exact=True, kind="ai") for path in AI_PATHS),
+            *(Route(prefix, kind="ai") for prefix in AI_PREFIXES), PUBLIC_CATCH_ALL]

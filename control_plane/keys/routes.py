@@ -1,0 +1,50 @@
+"""GET /v1/keys, POST /v1/keys, DELETE /v1/keys/{id}."""
+from aiohttp import web
+
+from control_plane import clock
+from control_plane.errors import ApiError
+from control_plane.identity import require_identity
+from control_plane.keys import store
+from control_plane.requests import read_json, string_field
+from control_plane.services import services
+
+routes = web.RouteTableDef()
+MAX_ACTIVE_KEYS = 50
+
+
+def key_view(row) -> dict:
+    return {"id": row["id"], "object": "api_key", "name": row["name"],
+            "masked": f"{row['prefix']}...{row['last4']}", "prefix": row["prefix"], "last4": row["last4"],
+            "created_at": clock.iso(row["created_at"])}
+
+
+@routes.get("/v1/keys")
+async def list_keys(request: web.Request) -> web.Response:
+    identity = require_identity(request)
+    async with services(request).engine.connect() as conn:
+        rows = await store.active_keys(conn, identity.account_id)
+    return web.json_response({"object": "list", "data": [key_view(row._mapping) for row in rows]})
+
+
+@routes.post("/v1/keys")
+async def create_key(request: web.Request) -> web.Response:
+    identity = require_identity(request)
+    body = await read_json(request) if request.body_exists else {}
+    name = string_field(body, "name", required=False, max_length=100, default="default").strip() or "default"
+    async with services(request).engine.begin() as conn:
+        if await store.count_active(conn, identity.account_id) >= MAX_ACTIVE_KEYS:
+            raise ApiError(409, f"An account can hold at most {MAX_ACTIVE_KEYS} active keys; revoke one first",
+                           "key_limit_reached")
+        row, key = await store.create_key(conn, identity.account_id, name)
+    # The only time the full key is ever shown.
+    return web.json_response({**key_view(row), "key": key}, status=201)
+
+
+@routes.delete("/v1/keys/{key_id}")
+async def revoke_key(request: web.Request) -> web.Response:
+    identity = require_identity(request)
+    key_id = request.match_info["key_id"]
+    async with services(request).engine.begin() as conn:
+        if not await store.revoke_key(conn, identity.account_id, key_id):
+            raise ApiError(404, f"No API key with id '{key_id}'", "key_not_found")
+    return web.json_response({"id": key_id, "object": "api_key", "revoked": True})

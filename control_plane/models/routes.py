@@ -1,0 +1,37 @@
+"""GET /v1/models and GET /v1/models/{id}: OpenAI's list shape, with each model's kind (chat, image,
+video), our context windows and prices (per 1M tokens, per image or per video)."""
+from aiohttp import web
+
+from control_plane.errors import ApiError
+from control_plane.services import services
+
+routes = web.RouteTableDef()
+CREATED = 1767225600  # 2026-01-01: OpenAI's shape wants a creation time; the catalog has none
+
+
+def model_view(name: str, model: dict) -> dict:
+    kind = model.get("kind", "chat")
+    view = {"id": name, "object": "model", "created": CREATED, "owned_by": model["provider"], "kind": kind}
+    if kind == "chat":
+        price = model["price_per_1m"]
+        return {**view, "context_window": model["context_window"],
+                "pricing": {"currency": "USD", "unit": "1M tokens", "input": price["input"], "output": price["output"]}}
+    view["pricing"] = {"currency": "USD", "unit": kind, "price": model[f"price_per_{kind}"]}
+    if kind == "image":
+        view.update(sizes=model["sizes"], max_images=model.get("max_images", 10))
+    return view
+
+
+@routes.get("/v1/models")
+async def list_models(request: web.Request) -> web.Response:
+    models = services(request).config.models
+    return web.json_response({"object": "list", "data": [model_view(n, m) for n, m in models.items()]})
+
+
+@routes.get("/v1/models/{model_id:.+}")
+async def get_model(request: web.Request) -> web.Response:
+    name = request.match_info["model_id"]
+    model = services(request).config.models.get(name)
+    if model is None:
+        raise ApiError(404, f"The model `{name}` does not exist", "model_not_found", "model")
+    return web.json_response(model_view(name, model))

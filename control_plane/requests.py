@@ -1,0 +1,37 @@
+"""Reading request bodies into validated fields, failing with a 400 that names the field."""
+import json
+
+from aiohttp import web
+
+from control_plane.errors import ApiError
+
+
+async def read_json(request: web.Request) -> dict:
+    # Lenient about Content-Type: the documented curl examples send JSON without one.
+    raw = await request.read()
+    if not raw.strip():
+        raise ApiError(400, "Request body must be a JSON object", "invalid_json")
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ApiError(400, f"Request body is not valid JSON: {exc}", "invalid_json") from exc
+    except (ValueError, RecursionError) as exc:  # a number of 4300+ digits; nesting deeper than Python recurses
+        raise ApiError(400, "Request body is not acceptable JSON: a number is too long or nesting too deep",
+                       "invalid_json") from exc
+    if not isinstance(body, dict):
+        raise ApiError(400, "Request body must be a JSON object", "invalid_json")
+    return body
+
+
+def string_field(body: dict, name: str, *, required: bool = True, max_length: int = 1024,
+                 default: str | None = None) -> str | None:
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise ApiError(400, f"Missing required parameter: '{name}'", "missing_parameter", name)
+        return default
+    if not isinstance(value, str):
+        raise ApiError(400, f"Invalid type for '{name}': expected a string", "invalid_type", name)
+    if len(value) > max_length:
+        raise ApiError(400, f"'{name}' is longer than {max_length} characters", "invalid_value", name)
+    return value

@@ -1,0 +1,1 @@
+"""Anonymous telemetry from Clew Code CLI instances: heartbeats, events, and statistics."""

@@ -1,0 +1,1 @@
+"""Webhooks: accounts' endpoints, the events they subscribe to, and signed, retried deliveries."""

@@ -1,0 +1,24 @@
+"""python -m plugins [--index N]: run sidecar process N on CLEW_SIDECAR_PORT + N."""
+import argparse
+import asyncio
+
+from plugins.server import serve
+from schemas import logs
+from schemas.settings import Settings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m plugins")
+    parser.add_argument("--index", type=int, default=0, help="which of the sidecar processes this is")
+    args = parser.parse_args()
+    logs.configure(f"sidecar-{args.index}")
+    settings = Settings.from_env()
+    settings.require_secrets()
+    try:
+        asyncio.run(serve(settings, settings.sidecar_port + args.index, settings.sidecar_metrics_port + args.index))
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,140 @@
+"""Routers (clew/free, clew/ocr): pick the candidates that are not cooling down, let Envoy try them
+in order, and fit each attempt to the candidate Envoy chose.
+
+Downstream (once per request) the plugin checks the request, drops candidates whose provider
+answered 429 recently and names the subset in `x-clew-provider`; the route for that subset
+retries across an aggregate cluster. Upstream (once per attempt, see `Attempt`) the model, path,
+host and credential are rewritten for the candidate, a 429 starts that provider's cool-down, and
+the response says which model served, so it is billed by that one.
+"""
+import base64
+import binascii
+import json
+import math
+
+from plugins.chain import Plugin
+from plugins.context import Reject, RequestContext
+from plugins.cooldowns import retry_after_seconds
+from plugins.router import PROVIDER_HEADER, is_chat
+
+SERVED_BY = "x-clew-served-by"
+
+
+def _image_urls(request: dict) -> list[str]:
+    return [part.get("image_url", {}).get("url", "") for message in request["messages"]
+            if isinstance(message.get("content"), list)
+            for part in message["content"] if isinstance(part, dict) and part.get("type") == "image_url"]
+
+
+def _check_images(name: str, spec: dict, request: dict) -> None:
+    urls = _image_urls(request)
+    if spec.get("requires_image") and not urls:
+        raise Reject(400, f"{name} reads text from images: add an image_url part (an https URL or a "
+                          "data: URL with base64) to a user message.", "image_required", param="messages",
+                     reason="invalid_request")
+    for url in urls:
+        _check_image_url(url, spec.get("max_image_bytes"))
+
+
+def _check_image_url(url: str, limit: int | None) -> None:
+    if url.startswith("https://"):
+        return
+    if not url.startswith("data:") or ";base64," not in url:
+        raise Reject(400, "image_url must be an https URL or a data: URL with base64 content", "invalid_image_url",
+                     param="messages", reason="invalid_request")
+    encoded = url.split(";base64,", 1)[1]
+    size = len(encoded) * 3 // 4
+    if limit and size > limit:
+        raise Reject(413, f"The image is {size:,} bytes; the limit is {limit:,}", "image_too_large",
+                     param="messages", reason="image_too_large")
+    try:
+        base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        raise Reject(400, "The image's base64 content is not valid", "invalid_image_url", param="messages",
+                     reason="invalid_request") from None
+
+
+class FallbackPlugin(Plugin):
+    name = "fallback"
+    priority = 810  # before the router: requests for a router never reach it
+
+    def __init__(self, runtime, cooldowns):
+        self.runtime, self.cooldowns = runtime, cooldowns
+
+    async def on_request_body(self, ctx: RequestContext, body: bytes) -> None:
+        if not is_chat(ctx):
+            return
+        request = _parse(body)
+        runtime = self.runtime.current
+        spec = runtime.config.routers.get(request.get("model")) if request else None
+        if spec is None:
+            return
+        name = request["model"]
+        _check_images(name, spec, request)
+        candidates = [runtime.models[m] for m in spec["candidates"]]
+        cooling = await self.cooldowns.remaining(sorted({c.provider for c in candidates}))
+        mask = sum(1 << i for i, c in enumerate(candidates) if c.provider not in cooling)
+        if not mask:
+            raise _all_limited(name, min(cooling.values()))
+        self._rewrite(ctx, name, spec, request, candidates, mask)
+
+    def _rewrite(self, ctx, name, spec, request, candidates, mask) -> None:
+        if spec.get("instruction"):
+            request["messages"] = [{"role": "system", "content": spec["instruction"]}, *request["messages"]]
+        stream = request.get("stream") is True
+        if stream:
+            request["stream_options"] = {**(request.get("stream_options") or {}), "include_usage": True}
+        first = candidates[(mask & -mask).bit_length() - 1]
+        ctx.state.update(request=request, model=first, router=name, stream=stream, key_source="pool",
+                         client_wants_usage=stream and (request.get("stream_options") or {}).get("include_usage"),
+                         routed=True)
+        rewritten = json.dumps(request, ensure_ascii=False, separators=(",", ":")).encode()
+        ctx.mutation.body = rewritten
+        ctx.mutation.set_headers.update({PROVIDER_HEADER: f"{name}#{mask}", "content-length": str(len(rewritten))})
+        ctx.mutation.remove_headers += ["authorization", "x-api-key"]
+        ctx.mutation.clear_route_cache = True
+
+    async def on_response_body(self, ctx: RequestContext, chunk: bytes, end: bool) -> None:
+        # Every candidate Envoy tried was limited: answer with the soonest any of them frees up.
+        if ctx.state.get("router") and ctx.state.get("status") == 429 and ctx.state.get("via_upstream"):
+            spec = self.runtime.current.config.routers[ctx.state["router"]]
+            providers = sorted({self.runtime.current.models[m].provider for m in spec["candidates"]})
+            cooling = await self.cooldowns.remaining(providers)
+            raise _all_limited(ctx.state["router"], min(cooling.values(), default=1))
+
+
+def _parse(body: bytes) -> dict | None:
+    try:
+        request = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None  # the router answers malformed bodies
+    return request if isinstance(request, dict) and isinstance(request.get("messages"), list) else None
+
+
+def _all_limited(name: str, seconds: float) -> Reject:
+    wait = max(1, math.ceil(seconds))
+    return Reject(429, f"Every model behind {name} is rate limited right now; try again in {wait}s.",
+                  "rate_limit_exceeded", {"retry-after": str(wait)}, type_="requests", reason="router_limited")
+
+
+class Attempt:
+    """One attempt of a routed request, on the candidate whose model Envoy's endpoint names."""
+
+    def __init__(self, runtime, cooldowns, model_name: str):
+        self.runtime, self.cooldowns = runtime.current, cooldowns
+        self.model = self.runtime.models[model_name]
+        self.upstream = self.runtime.upstreams[self.model.provider]
+
+    def request_headers(self) -> dict[str, str]:
+        return {":path": self.upstream.path("chat"), ":authority": self.upstream.authority,
+                "authorization": f"Bearer {self.upstream.api_key}"}
+
+    def request_body(self, body: bytes) -> bytes:
+        request = json.loads(body)
+        request["model"] = self.model.upstream_model
+        return json.dumps(request, ensure_ascii=False, separators=(",", ":")).encode()
+
+    async def response_headers(self, status: int, headers: dict) -> dict[str, str]:
+        if status == 429:
+            await self.cooldowns.cool(self.model.provider, retry_after_seconds(headers))
+        return {SERVED_BY: self.model.name}

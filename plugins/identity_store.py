@@ -1,0 +1,114 @@
+"""Accounts and API keys as the sidecar needs them: from memory, read through to the database.
+
+Entries live up to `ttl` seconds, but a change that matters (key revoked, password reset, tier
+changed) evicts them within one poll of the account change feed, which the control plane writes
+in the same transaction as the change.
+"""
+import asyncio
+import logging
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from cachetools import TTLCache
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from plugins.metrics import CACHE_LOOKUPS, CHANGE_FEED_ERRORS
+from schemas.tables import account_changes, accounts, api_keys
+
+log = logging.getLogger(__name__)
+CACHE_SIZE = 200_000
+POLL_SECONDS = 0.25
+
+
+@dataclass(frozen=True)
+class Account:
+    account_id: str
+    tier: str
+    session_epoch: int
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    key_id: str
+    account_id: str
+
+
+_ABSENT = object()  # cached "no such key": random guesses must not each cost a query
+
+
+class IdentityStore:
+    def __init__(self, engine: AsyncEngine, ttl: float):
+        self.engine = engine
+        self._accounts: TTLCache = TTLCache(CACHE_SIZE, ttl)
+        self._keys: TTLCache = TTLCache(CACHE_SIZE, ttl)
+        self._evictions = 0
+        self._also_evict: list = []
+        self.revision = 0
+
+    def also_evict(self, evict) -> None:
+        """Have `evict(account_id)` called with each eviction: other caches of account data follow the feed."""
+        self._also_evict.append(evict)
+
+    async def account(self, account_id: str) -> Account | None:
+        return await self._cached(self._accounts, account_id, self._load_account)
+
+    async def key(self, digest: str) -> KeyRecord | None:
+        return await self._cached(self._keys, digest, self._load_key)
+
+    async def _cached(self, cache: TTLCache, ident: str, load):
+        found = cache.get(ident)
+        if found is not None:
+            CACHE_LOOKUPS.labels("hit").inc()
+            return None if found is _ABSENT else found
+        CACHE_LOOKUPS.labels("miss").inc()
+        evictions_before = self._evictions
+        found = await load(ident)
+        # An eviction while we were reading means our row may predate the change: don't keep it.
+        if self._evictions == evictions_before:
+            cache[ident] = _ABSENT if found is None else found
+        return found
+
+    async def _load_account(self, account_id: str) -> Account | None:
+        query = sa.select(accounts.c.id, accounts.c.tier, accounts.c.session_epoch).where(accounts.c.id == account_id)
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return Account(*row) if row else None
+
+    async def _load_key(self, digest: str) -> KeyRecord | None:
+        query = sa.select(api_keys.c.id, api_keys.c.account_id).where(
+            api_keys.c.key_hash == digest, api_keys.c.revoked_at.is_(None))
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return KeyRecord(*row) if row else None
+
+    def evict(self, account_id: str) -> None:
+        self._evictions += 1
+        self._accounts.pop(account_id, None)
+        for digest in [d for d, rec in self._keys.items() if rec is not _ABSENT and rec.account_id == account_id]:
+            self._keys.pop(digest, None)
+        for evict in self._also_evict:
+            evict(account_id)
+
+    async def start_following(self) -> None:
+        async with self.engine.connect() as conn:
+            latest = await conn.execute(sa.select(sa.func.max(account_changes.c.revision)))
+            self.revision = latest.scalar() or 0
+
+    async def follow_changes(self) -> None:
+        """Poll the change feed forever; while the database is away, keep serving what is cached."""
+        while True:
+            await asyncio.sleep(POLL_SECONDS)
+            try:
+                await self.apply_changes()
+            except Exception as exc:  # noqa: BLE001 - any database failure: retry on the next poll
+                CHANGE_FEED_ERRORS.inc()
+                log.warning("account change feed unavailable: %s", exc)
+
+    async def apply_changes(self) -> None:
+        query = (sa.select(account_changes.c.revision, account_changes.c.account_id)
+                 .where(account_changes.c.revision > self.revision).order_by(account_changes.c.revision))
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        for revision, account_id in rows:
+            self.evict(account_id)
+            self.revision = revision

@@ -1,0 +1,148 @@
+"""The metering plugin: price what the provider reports, tell the client, and queue a usage event.
+
+Non-streaming responses get `X-Cost-USD`; streams get the cost in the body (see plugins.sse).
+Only what went upstream is metered: Envoy's own replies (no route, connect failure) are not.
+A request sent with the account's own key (BYOK, plugins.byok) is charged the platform fee only.
+"""
+import json
+import logging
+import time
+from fractions import Fraction
+
+from plugins.chain import Plugin
+from plugins.context import Reject, RequestContext
+from plugins.metrics import COST, REQUESTS, TOKENS, UPSTREAM_LATENCY
+from plugins.sse import UsageStream, error_event
+from schemas.events import UsageEvent
+from schemas.pricing import format_usd
+
+log = logging.getLogger(__name__)
+SERVED_BY = "x-clew-served-by"  # set by plugins.fallback.Attempt on a router's response
+
+
+def _tokens(usage: dict) -> tuple[int, int]:
+    prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+    return (prompt if isinstance(prompt, int) else 0), (completion if isinstance(completion, int) else 0)
+
+
+def byok_cost_nanos(pool_nanos: int, fee: Fraction) -> int:
+    """The platform fee on a BYOK request: `fee` of its pool price, rounded down to a whole
+    nano-dollar. Exact: integers and the fee as a fraction (2.5 % is 1/40), never floats."""
+    return pool_nanos * fee.numerator // fee.denominator
+
+
+def charged_nanos(state: dict, pool_nanos: int) -> int:
+    """What the account pays for a request whose pool price is `pool_nanos`."""
+    if state.get("key_source") != "byok":
+        return pool_nanos
+    return byok_cost_nanos(pool_nanos, state.get("platform_fee", Fraction(0)))
+
+
+def _byok_rejected(provider: str) -> Reject:
+    # The account's key to fix: never retried with the pool key, whose use the account did not ask for.
+    return Reject(401, f"{provider} rejected the API key you stored for it (bring your own key). Replace it with "
+                       f"POST /v1/provider-keys, or delete it (DELETE /v1/provider-keys/{provider}) to use the "
+                       "gateway's key.", "byok_key_rejected", {"x-key-source": "byok"}, reason="byok_key_rejected")
+
+
+def _provider_error(status: int, body: bytes, headers: dict, byok_provider: str | None = None) -> Reject:
+    """A provider's error as ours: 5xx becomes 502, 4xx keeps its status and the provider's message;
+    a 401 to the account's own key (BYOK) says so."""
+    if status == 401 and byok_provider:
+        return _byok_rejected(byok_provider)
+    try:
+        error = json.loads(body).get("error") or {}
+    except (UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+        error = {}
+    message = error.get("message") if isinstance(error, dict) else None
+    message = message or body[:300].decode(errors="replace").strip() or f"HTTP {status}"
+    keep = {"retry-after": headers["retry-after"]} if "retry-after" in headers else {}
+    if status >= 500:
+        return Reject(502, f"The provider failed: {message}", "upstream_error", keep, reason="upstream_5xx")
+    return Reject(status, message, (error.get("code") if isinstance(error, dict) else None) or "upstream_error",
+                  keep, reason="upstream_4xx", type_=error.get("type") if isinstance(error, dict) else None)
+
+
+class MeteringPlugin(Plugin):
+    name = "metering"
+    priority = 100
+
+    def __init__(self, sink, runtime):
+        self.sink, self.runtime = sink, runtime
+
+    async def on_response_headers(self, ctx: RequestContext, status: int, headers: dict, via_upstream: bool) -> None:
+        state = ctx.state
+        state.update(status=status, via_upstream=via_upstream, response_started=time.monotonic(),
+                     upstream_headers=headers)
+        if ctx.identity is None:  # Envoy's own reply to a request no route took (e.g. a bad path)
+            return
+        ctx.mutation.set_headers.update({"x-tier": ctx.identity.tier, "x-key-source": state.get("key_source", "pool")})
+        if not via_upstream or "model" not in state:
+            return
+        self._served_by(ctx, headers)
+        UPSTREAM_LATENCY.labels(state["model"].provider).observe(state["response_started"] - ctx.started)
+        streamed = status < 400 and "text/event-stream" in headers.get("content-type", "")
+        ctx.mutation.stream_response = streamed
+        if streamed:
+            price = state["model"].price
+            state["sse"] = UsageStream(state["client_wants_usage"], lambda usage: format_usd(
+                charged_nanos(state, price.cost_nanos(*_tokens(usage)))))
+
+    def _served_by(self, ctx: RequestContext, headers: dict) -> None:
+        """Bill by the model that answered: a router's attempt names it in a response header."""
+        served = self.runtime.current.models.get(headers.get(SERVED_BY, ""))
+        if served is not None:
+            ctx.state["model"] = served
+        ctx.mutation.remove_headers.append(SERVED_BY)
+        ctx.mutation.set_headers["x-clew-model"] = ctx.state["model"].name
+
+    async def on_response_body(self, ctx: RequestContext, chunk: bytes, end: bool) -> None:
+        state = ctx.state
+        if not state.get("via_upstream") or "model" not in state:
+            return
+        if state["status"] >= 400:
+            raise _provider_error(state["status"], chunk, state["upstream_headers"], state.get("byok_provider"))
+        stream = state.get("sse")
+        if stream is None:
+            self._price_json(ctx, chunk)
+            return
+        out = stream.feed(chunk)
+        if end:
+            out += stream.finish()
+            if not stream.done:  # the provider hung up mid-stream
+                state["status"] = 502
+                out += error_event("The provider ended the stream before it was complete", "upstream_disconnected")
+        state["usage"] = stream.usage or {}
+        ctx.mutation.body = out
+
+    def _price_json(self, ctx: RequestContext, body: bytes) -> None:
+        try:
+            usage = json.loads(body).get("usage") or {}
+        except (UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+            usage = {}
+        ctx.state["usage"] = usage if isinstance(usage, dict) else {}
+        # Plugins pricing other things than tokens (images, videos) leave their pool price in cost_nanos.
+        pool_nanos = ctx.state.get("cost_nanos", ctx.state["model"].price.cost_nanos(*_tokens(usage)))
+        ctx.mutation.set_headers["x-cost-usd"] = format_usd(charged_nanos(ctx.state, pool_nanos))
+
+    async def on_complete(self, ctx: RequestContext) -> None:
+        state = ctx.state
+        if not state.get("via_upstream") or "model" not in state:
+            return
+        model, identity = state["model"], ctx.identity
+        prompt, completion = _tokens(state.get("usage") or {})
+        # Plugins pricing other things than tokens (images, videos) leave their pool price here.
+        cost = charged_nanos(state, state.get("cost_nanos", model.price.cost_nanos(prompt, completion)))
+        event = UsageEvent(request_id=ctx.request_id, account_id=identity.account_id, key_id=identity.key_id,
+                           key_source=state.get("key_source", "pool"), model=model.name, provider=model.provider,
+                           prompt_tokens=prompt, completion_tokens=completion, cost_nanos=cost,
+                           status=state.get("final_status", state["status"]),
+                           latency_ms=int((time.monotonic() - ctx.started) * 1000),
+                           streamed="sse" in state, created_at=time.time())
+        labels = (model.name, model.provider, identity.tier)
+        REQUESTS.labels(*labels, str(event.status)).inc()
+        TOKENS.labels(*labels, "prompt").inc(prompt)
+        TOKENS.labels(*labels, "completion").inc(completion)
+        COST.labels(*labels).inc(cost / 1e9)
+        if state.get("meter", True):  # False: a plugin bills this work elsewhere (a video is billed once)
+            await self.sink.publish(event)

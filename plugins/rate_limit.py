@@ -1,0 +1,32 @@
+"""The rate-limit plugin: each tier's requests per minute, per account.
+
+Every AI response carries the limit's state (X-RateLimit-Limit, X-RateLimit-Remaining and OpenAI's
+x-ratelimit-reset-requests); a request over the limit gets 429 with Retry-After.
+"""
+import math
+
+from plugins.chain import Plugin
+from plugins.context import Reject, RequestContext
+
+WINDOW_SECONDS = 60.0
+
+
+class RateLimitPlugin(Plugin):
+    name = "rate_limit"
+    priority = 900
+
+    def __init__(self, windows, runtime):
+        self.windows, self.runtime = windows, runtime
+
+    async def on_request_headers(self, ctx: RequestContext) -> None:
+        tier = ctx.identity.tier
+        limit = self.runtime.current.tier(tier)["requests_per_minute"]
+        verdict = await self.windows.hit(ctx.identity.account_id, limit, WINDOW_SECONDS, ctx.request_id)
+        reset = max(1, math.ceil(verdict.reset_seconds))
+        headers = {"x-ratelimit-limit": str(limit), "x-ratelimit-remaining": str(verdict.remaining),
+                   "x-ratelimit-reset-requests": f"{reset}s"}
+        ctx.response_headers.update(headers)
+        if not verdict.allowed:
+            raise Reject(429, f"Rate limit reached: {limit} requests per minute on the {tier} tier. "
+                              f"Try again in {reset}s or upgrade your tier.",
+                         "rate_limit_exceeded", {**headers, "retry-after": str(reset)}, type_="requests")

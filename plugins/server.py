@@ -1,0 +1,75 @@
+"""One sidecar process: the gRPC server Envoy calls, its ops endpoints, and its background loops."""
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+import grpc
+
+from plugins import envoy_grpc
+from plugins.auth import AuthPlugin
+from plugins.byok import ByokPlugin, ProviderKeys
+from plugins.chain import Chain
+from plugins.cooldowns import MemoryCooldowns, RedisCooldowns
+from plugins.counters import MemoryWindows, RedisWindows
+from plugins.fallback import Attempt, FallbackPlugin
+from plugins.identity_store import IdentityStore
+from plugins.images import ImagesPlugin
+from plugins.metering import MeteringPlugin
+from plugins.quota import QuotaPlugin
+from plugins.quota_store import MemoryQuota, RedisQuota
+from plugins.rate_limit import RateLimitPlugin
+from plugins.request_log import RequestLogPlugin
+from plugins.router import RouterPlugin
+from plugins.runtime_config import RuntimeConfig
+from plugins.usage_sink import create_sink
+from plugins.video import VideoPlugin
+from plugins.video_jobs import VideoJobs
+from schemas.database import create_engine
+from schemas.ops_endpoints import serve_ops
+from schemas.readiness import dependency_checks
+from schemas.redis_client import connect
+from schemas.sealed_keys import sealer_from
+from schemas.settings import Settings
+
+log = logging.getLogger("clew.sidecar")
+
+
+async def serve(settings: Settings, port: int, metrics_port: int) -> None:
+    runtime = RuntimeConfig(settings.config_path)
+    engine = create_engine(settings.database_url, settings.database_schema)
+    redis = connect(settings.redis_url) if settings.redis_url else None
+    store = IdentityStore(engine, runtime.current.config.identity_cache_seconds)
+    await store.start_following()
+    auth = AuthPlugin(store, settings.jwt_secret)
+    provider_keys = ProviderKeys(engine, sealer_from(settings.byok_key), runtime.current.config.identity_cache_seconds)
+    store.also_evict(provider_keys.evict)
+    windows = RedisWindows(redis, settings.redis_prefix) if redis else MemoryWindows()
+    cooldowns = RedisCooldowns(redis, settings.redis_prefix) if redis else MemoryCooldowns()
+    quotas = RedisQuota(redis, settings.redis_prefix, engine) if redis else MemoryQuota(engine)
+    ai_chain = Chain([auth, RateLimitPlugin(windows, runtime), RouterPlugin(runtime),
+                      ImagesPlugin(runtime), VideoPlugin(runtime, VideoJobs(engine), settings.public_url),
+                      ByokPlugin(provider_keys, runtime),
+                      QuotaPlugin(quotas, runtime, clock=lambda: datetime.now(UTC)),
+                      FallbackPlugin(runtime, cooldowns),
+                      MeteringPlugin(create_sink(redis, settings.redis_prefix, engine), runtime), RequestLogPlugin()])
+    # Buffered request bodies (prompts, inline images) arrive in one message: allow the largest.
+    largest = 2 * runtime.current.config.upstream["max_request_body_bytes"] + 1024 * 1024
+    server = grpc.aio.server(options=[("grpc.max_receive_message_length", largest),
+                                      ("grpc.max_send_message_length", largest)])
+    envoy_grpc.add_services(server, Chain([auth]), ai_chain, settings.internal_secret,
+                            attempts=lambda model: Attempt(runtime, cooldowns, model))
+    server.add_insecure_port(f"{settings.bind_address}:{port}")
+    await server.start()
+    ops = await serve_ops(settings.bind_address, metrics_port, dependency_checks(engine, redis))
+    loops = [asyncio.create_task(store.follow_changes()), asyncio.create_task(runtime.watch())]
+    log.info("sidecar listening on %s:%d (metrics on %d)", settings.bind_address, port, metrics_port)
+    try:
+        await server.wait_for_termination()
+    finally:
+        for task in loops:
+            task.cancel()
+        await server.stop(grace=1)
+        await ops.cleanup()
+        if redis is not None:
+            await redis.aclose()
+        await engine.dispose()

@@ -1,0 +1,53 @@
+"""The response bodies, field for field as OpenAI sends them (what the official SDK parses)."""
+import json
+
+from plugins.simulator.completions import Completion
+
+SYSTEM_FINGERPRINT = "fp_clewsim"
+DONE = b"data: [DONE]\n\n"
+# Compact like OpenAI's own output: parsers that scan for `"usage":{` see what they would upstream.
+# One reusable encoder: json.dumps with arguments builds a new encoder on every call.
+dumps = json.JSONEncoder(separators=(",", ":")).encode
+
+
+def completion_body(response_id: str, created: int, model: str, provider: str, completion: Completion) -> dict:
+    body = {
+        "id": response_id,
+        "object": "chat.completion",
+        "created": created,
+        "model": model,
+        "choices": [{
+            "index": 0,
+            "message": {"role": "assistant", "content": completion.content},
+            "logprobs": None,
+            "finish_reason": completion.finish_reason,
+        }],
+        "usage": completion.usage(),
+        "system_fingerprint": SYSTEM_FINGERPRINT,
+    }
+    if provider == "minimax":
+        body["base_resp"] = {"status_code": 0, "status_msg": "success"}  # MiniMax's chatcompletion_v2 adds it
+    return body
+
+
+class ChunkEncoder:
+    """Encodes the SSE events of one stream; the fields every chunk shares are serialised once."""
+
+    def __init__(self, response_id: str, created: int, model: str, include_usage: bool):
+        shared = {"id": response_id, "object": "chat.completion.chunk", "created": created, "model": model,
+                  "system_fingerprint": SYSTEM_FINGERPRINT}
+        self._head = "data: " + dumps(shared)[:-1] + ',"choices":'
+        # With include_usage OpenAI sends "usage": null on every chunk before the usage chunk.
+        self._tail = ',"usage":null}\n\n' if include_usage else "}\n\n"
+
+    def delta(self, delta: dict, finish_reason: str | None = None) -> bytes:
+        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+        return (self._head + "[" + dumps(choice) + "]" + self._tail).encode()
+
+    def content(self, text: str) -> bytes:
+        """The hot path (most chunks of a stream): only the text needs encoding."""
+        return (self._head + '[{"index":0,"delta":{"content":' + dumps(text)
+                + '},"logprobs":null,"finish_reason":null}]' + self._tail).encode()
+
+    def usage(self, usage: dict) -> bytes:
+        return (self._head + '[],"usage":' + dumps(usage) + "}\n\n").encode()

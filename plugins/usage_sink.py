@@ -1,0 +1,51 @@
+"""Where the sidecar puts each UsageEvent; a request counts as metered once `publish` returns.
+
+With Redis: an entry on a Redis Stream, which the control plane's LedgerConsumer moves into the
+ledger. Embedded (no Redis): the ledger row itself. Either way the ledger keeps one row per
+request_id, however often an event is published.
+"""
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Protocol
+
+from redis.asyncio import Redis
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from schemas.events import UsageEvent
+from schemas.tables import usage_events
+
+# Appended to the Redis prefix; control_plane.usage.ledger.STREAM must say the same.
+STREAM = "usage-events"
+_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+class UsageSink(Protocol):
+    async def publish(self, event: UsageEvent) -> None: ...
+
+
+class RedisStreamSink:
+    def __init__(self, redis: Redis, prefix: str):
+        self.redis = redis
+        self.key = f"{prefix}{STREAM}"
+
+    async def publish(self, event: UsageEvent) -> None:
+        # No MAXLEN: trimming could drop entries the ledger has not landed yet; the consumer deletes
+        # each entry once it is in the ledger, so the stream only holds the backlog.
+        await self.redis.xadd(self.key, {"e": event.to_json()})
+
+
+class DatabaseSink:
+    def __init__(self, engine: AsyncEngine):
+        self.engine = engine
+
+    async def publish(self, event: UsageEvent) -> None:
+        row = {**asdict(event), "total_tokens": event.total_tokens,
+               "created_at": datetime.fromtimestamp(event.created_at, UTC)}
+        statement = _INSERTS[self.engine.dialect.name](usage_events).values(row)
+        async with self.engine.begin() as conn:
+            await conn.execute(statement.on_conflict_do_nothing(index_elements=["request_id"]))
+
+
+def create_sink(redis: Redis | None, prefix: str, engine: AsyncEngine) -> UsageSink:
+    return DatabaseSink(engine) if redis is None else RedisStreamSink(redis, prefix)

@@ -1,0 +1,309 @@
+"""The database schema shared by the control plane (which writes it) and the sidecar (which reads it).
+
+Alembic migrations in control_plane/db/migrations create these tables; this module is the one
+description both sides import.
+"""
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+accounts = sa.Table(
+    "accounts", metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("email", sa.String(320), nullable=False, unique=True),
+    sa.Column("password_hash", sa.String(200), nullable=False),
+    sa.Column("tier", sa.String(20), nullable=False, server_default="free"),
+    # Bumped to invalidate every session token issued before (password reset).
+    sa.Column("session_epoch", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    # May read platform-wide statistics (GET /v1/telemetry/stats); set by operators in the database.
+    sa.Column("is_admin", sa.Boolean, nullable=False, server_default=sa.false()),
+)
+
+api_keys = sa.Table(
+    "api_keys", metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("account_id", sa.String(40), sa.ForeignKey("accounts.id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("prefix", sa.String(16), nullable=False),
+    sa.Column("last4", sa.String(4), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+password_resets = sa.Table(
+    "password_resets", metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("account_id", sa.String(40), sa.ForeignKey("accounts.id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+# A single counter row: incrementing it inside a change's transaction takes a row lock, so
+# revisions become visible in commit order and a reader polling `revision > last` misses none.
+revisions = sa.Table(
+    "revisions", metadata,
+    sa.Column("name", sa.String(40), primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False),
+)
+
+# Each change to an account that cached identities depend on (key revoked, password reset,
+# tier changed); sidecars poll it to evict their caches.
+account_changes = sa.Table(
+    "account_changes", metadata,
+    sa.Column("revision", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("account_id", sa.String(40), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# The ledger: one row per metered request, written once (request_id is the idempotency key) from
+# the usage stream. Redis counters are a cache of it; reports aggregate it by account and month.
+usage_events = sa.Table(
+    "usage_events", metadata,
+    sa.Column("request_id", sa.String(64), primary_key=True),
+    sa.Column("account_id", sa.String(40), nullable=False),
+    sa.Column("key_id", sa.String(40), nullable=False, server_default=""),
+    sa.Column("key_source", sa.String(8), nullable=False),
+    sa.Column("model", sa.String(100), nullable=False),
+    sa.Column("provider", sa.String(40), nullable=False),
+    sa.Column("prompt_tokens", sa.BigInteger, nullable=False),
+    sa.Column("completion_tokens", sa.BigInteger, nullable=False),
+    sa.Column("total_tokens", sa.BigInteger, nullable=False),
+    sa.Column("cost_nanos", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.Integer, nullable=False),
+    sa.Column("latency_ms", sa.Integer, nullable=False),
+    sa.Column("streamed", sa.Boolean, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_usage_events_account_id_created_at", "account_id", "created_at"),
+)
+
+
+# --- billing (migration 0003): Stripe customers and subscriptions, tier history, invoices ---------
+
+# Each account's Stripe side: its customer, and the subscription that pays for its tier (if any).
+billing_accounts = sa.Table(
+    "billing_accounts", metadata,
+    sa.Column("account_id", sa.String(40), sa.ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("stripe_customer_id", sa.String(255), nullable=True, unique=True),
+    sa.Column("stripe_subscription_id", sa.String(255), nullable=True),
+    sa.Column("subscription_status", sa.String(40), nullable=True),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Stripe events already applied: the primary key makes a retried delivery a no-op.
+stripe_events = sa.Table(
+    "stripe_events", metadata,
+    sa.Column("id", sa.String(255), primary_key=True),
+    sa.Column("type", sa.String(100), nullable=False),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# invoice.payment_failed as Stripe reported it; amounts in the currency's minor unit, as Stripe's.
+payment_failures = sa.Table(
+    "payment_failures", metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("account_id", sa.String(40), sa.ForeignKey("accounts.id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("stripe_event_id", sa.String(255), nullable=False),
+    sa.Column("stripe_invoice_id", sa.String(255), nullable=False),
+    sa.Column("stripe_subscription_id", sa.String(255), nullable=True),
+    sa.Column("amount_due", sa.BigInteger, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("attempt_count", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Every tier change, so a past month's invoice names the tier the account held then.
+tier_changes = sa.Table(
+    "tier_changes", metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("account_id", sa.String(40), sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("from_tier", sa.String(20), nullable=False),
+    sa.Column("to_tier", sa.String(20), nullable=False),
+    sa.Column("reason", sa.String(60), nullable=False),
+    sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_tier_changes_account_id_changed_at", "account_id", "changed_at"),
+)
+
+# A closed month's invoice, fixed when first produced: its tier and subscription price. The usage
+# lines are always the ledger's; (account_id, period) being unique emits invoice.created once.
+invoices = sa.Table(
+    "invoices", metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("account_id", sa.String(40), sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("period", sa.String(7), nullable=False),  # YYYY-MM
+    sa.Column("tier", sa.String(20), nullable=False),
+    sa.Column("subscription_nanos", sa.BigInteger, nullable=False),
+    sa.Column("finalized_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("account_id", "period", name="uq_invoices_account_id_period"),
+)
+
+
+# --- platform (migration 0004): webhooks, telemetry, marketplace, releases ----------------------
+
+_TS = sa.DateTime(timezone=True)
+# SQLite only autoincrements an INTEGER PRIMARY KEY.
+_SERIAL = sa.BigInteger().with_variant(sa.Integer, "sqlite")
+
+# The quota watch asks which accounts used anything in the last few minutes.
+sa.Index("ix_usage_events_created_at", usage_events.c.created_at)
+
+# An account's endpoints. The signing secret is kept encrypted (AES-GCM), not hashed: every
+# delivery is signed with it. Deleting sets deleted_at, so the delivery log stays readable.
+webhooks = sa.Table(
+    "webhooks", metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("account_id", sa.String(40), sa.ForeignKey("accounts.id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("url", sa.String(2048), nullable=False),
+    sa.Column("events", sa.JSON, nullable=False),
+    sa.Column("description", sa.String(200), nullable=False, server_default=""),
+    sa.Column("secret_encrypted", sa.String(200), nullable=False),
+    sa.Column("secret_last4", sa.String(4), nullable=False),
+    sa.Column("created_at", _TS, nullable=False),
+    sa.Column("deleted_at", _TS, nullable=True),
+)
+
+# The durable delivery queue: one row per (event, webhook); the worker claims the due ones.
+# status: pending -> delivered | failed (attempts exhausted) | cancelled (webhook deleted).
+webhook_deliveries = sa.Table(
+    "webhook_deliveries", metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("webhook_id", sa.String(40), sa.ForeignKey("webhooks.id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("account_id", sa.String(40), nullable=False),
+    sa.Column("event_id", sa.String(40), nullable=False),
+    sa.Column("event_type", sa.String(40), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),  # the exact bytes sent and signed
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", _TS, nullable=False),
+    sa.Column("created_at", _TS, nullable=False),
+    sa.Column("completed_at", _TS, nullable=True),
+    sa.Column("last_error", sa.String(300), nullable=True),
+    sa.Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+)
+
+# One row per HTTP attempt of a delivery.
+webhook_attempts = sa.Table(
+    "webhook_attempts", metadata,
+    sa.Column("id", _SERIAL, primary_key=True, autoincrement=True),
+    sa.Column("delivery_id", sa.String(40), sa.ForeignKey("webhook_deliveries.id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("started_at", _TS, nullable=False),
+    sa.Column("duration_ms", sa.Integer, nullable=False),
+    sa.Column("status_code", sa.Integer, nullable=True),
+    sa.Column("error", sa.String(300), nullable=True),
+    sa.Column("succeeded", sa.Boolean, nullable=False),
+)
+
+# usage.quota_threshold events already emitted: the primary key makes each one exactly-once.
+quota_notifications = sa.Table(
+    "quota_notifications", metadata,
+    sa.Column("account_id", sa.String(40), sa.ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("period", sa.String(7), primary_key=True),  # YYYY-MM
+    sa.Column("threshold", sa.Integer, primary_key=True),  # percent of the monthly quota
+    sa.Column("created_at", _TS, nullable=False),
+)
+
+# CLI instances (anonymous): the latest heartbeat of each. ip_hash is a salted hash, never the IP.
+telemetry_instances = sa.Table(
+    "telemetry_instances", metadata,
+    sa.Column("instance_id", sa.String(36), primary_key=True),
+    sa.Column("version", sa.String(64), nullable=False),
+    sa.Column("os", sa.String(32), nullable=False),
+    sa.Column("arch", sa.String(32), nullable=False),
+    sa.Column("ip_hash", sa.String(32), nullable=False),
+    sa.Column("pings", sa.BigInteger, nullable=False, server_default="1"),
+    sa.Column("first_seen_at", _TS, nullable=False),
+    sa.Column("last_seen_at", _TS, nullable=False, index=True),
+)
+
+telemetry_events = sa.Table(
+    "telemetry_events", metadata,
+    sa.Column("id", _SERIAL, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("instance_id", sa.String(36), nullable=True),
+    sa.Column("occurred_at", _TS, nullable=False),
+    sa.Column("day", sa.Date, nullable=False),  # occurred_at's UTC date, for per-day counts
+    sa.Column("received_at", _TS, nullable=False),
+    sa.Column("ip_hash", sa.String(32), nullable=False),
+    sa.Column("properties", sa.JSON, nullable=False),
+    sa.Index("ix_telemetry_events_day_name", "day", "name"),
+)
+
+# The marketplace catalog and the CLI releases: copies of files operators edit
+# (control_plane/marketplace/catalog.yaml, control_plane/updates/releases.yaml), synced at start.
+marketplace_plugins = sa.Table(
+    "marketplace_plugins", metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("description", sa.String(1000), nullable=False),
+    sa.Column("author", sa.String(100), nullable=False),
+    sa.Column("repository", sa.String(500), nullable=False),
+    sa.Column("homepage", sa.String(500), nullable=True),
+    sa.Column("license", sa.String(64), nullable=True),
+    sa.Column("install_command", sa.String(300), nullable=False),
+    sa.Column("latest_version", sa.String(64), nullable=False),
+    sa.Column("versions", sa.JSON, nullable=False),
+    sa.Column("updated_at", _TS, nullable=False),
+)
+
+marketplace_plugin_tags = sa.Table(
+    "marketplace_plugin_tags", metadata,
+    sa.Column("plugin_name", sa.String(64), sa.ForeignKey("marketplace_plugins.name", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("tag", sa.String(32), primary_key=True, index=True),
+)
+
+releases = sa.Table(
+    "releases", metadata,
+    sa.Column("version", sa.String(64), primary_key=True),
+    sa.Column("released_on", sa.Date, nullable=False),
+    sa.Column("notes", sa.Text, nullable=False),
+    sa.Column("required", sa.Boolean, nullable=False),
+    sa.Column("downloads", sa.JSON, nullable=False),
+)
+
+
+# --- bring your own key (migration 0005) -----------------------------------------------------------
+
+# An account's own key for a provider, sealed with AES-GCM (schemas.sealed_keys): the sidecar must
+# send it, so it cannot be a hash. One per (account, provider); storing another replaces it.
+provider_keys = sa.Table(
+    "provider_keys", metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("account_id", sa.String(40), sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("provider", sa.String(40), nullable=False),
+    sa.Column("nonce", sa.LargeBinary(12), nullable=False),
+    sa.Column("ciphertext", sa.LargeBinary, nullable=False),
+    sa.Column("last4", sa.String(4), nullable=False),  # "" for keys too short to show any of
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("account_id", "provider", name="uq_provider_keys_account_id_provider"),
+)
+
+
+# --- video generation (migration 0006) -------------------------------------------------------------
+
+# A video generation job: the sidecar creates it when the provider accepts the task and updates it
+# as the owner polls. `billed` turns true exactly once, on the first poll that sees it completed:
+# that poll alone puts the video's price in the ledger.
+video_jobs = sa.Table(
+    "video_jobs", metadata,
+    sa.Column("id", sa.String(40), primary_key=True),  # vid_…, what the client polls
+    sa.Column("account_id", sa.String(40), sa.ForeignKey("accounts.id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("model", sa.String(100), nullable=False),
+    sa.Column("provider", sa.String(40), nullable=False),
+    sa.Column("task_id", sa.String(100), nullable=False),  # the provider's
+    sa.Column("status", sa.String(16), nullable=False),    # queued, in_progress, completed, failed
+    sa.Column("file_id", sa.String(100), nullable=True),   # the provider's file, once completed
+    sa.Column("error", sa.String(300), nullable=True),     # why it failed, as the provider said
+    sa.Column("billed", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)

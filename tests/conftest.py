@@ -1,0 +1,118 @@
+"""Shared fixtures: the backends every end-to-end test runs against, and the running gateway.
+
+Each run gets its own PostgreSQL schema and Redis key prefix and removes them afterwards, so runs
+sharing the machine's services never see each other's data.
+"""
+import asyncio
+import os
+import socket
+import uuid
+
+import pytest
+import redis
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from tests.support.stack import Backend, start_gateway
+
+POSTGRES_URL = os.environ.get("CLEW_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("CLEW_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+def _require_services() -> None:
+    missing = [name for name, port in (("PostgreSQL", 5432), ("Redis", 6379)) if not _reachable("127.0.0.1", port)]
+    if not missing:
+        return
+    message = f"{' and '.join(missing)} not reachable on 127.0.0.1"
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{message}; under CI=true a missing service is a failure")
+    pytest.skip(message)
+
+
+async def _drop_schema(schema: str) -> None:
+    engine = create_async_engine(POSTGRES_URL)
+    async with engine.begin() as conn:
+        await conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    await engine.dispose()
+
+
+def _delete_prefix(prefix: str) -> None:
+    client = redis.Redis.from_url(REDIS_URL)
+    keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+@pytest.fixture(scope="session", params=["embedded", "postgres"])
+def backend(request, tmp_path_factory):
+    run = uuid.uuid4().hex[:12]
+    if request.param == "embedded":
+        yield Backend("embedded", database_url="", schema="", redis_url="", redis_prefix="")
+        return
+    _require_services()
+    schema, prefix = f"clew_test_{run}", f"clewtest:{run}:"
+    yield Backend("postgres", POSTGRES_URL, schema, REDIS_URL, prefix)
+    asyncio.run(_drop_schema(schema))
+    _delete_prefix(prefix)
+
+
+@pytest.fixture(scope="session")
+def gateway(backend, tmp_path_factory):
+    stack = start_gateway(backend, tmp_path_factory.mktemp(f"gateway-{backend.name}"))
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture
+def redis_prefix():
+    """A Redis URL and a key prefix of this test's own, removed afterwards."""
+    if not _reachable("127.0.0.1", 6379):
+        _require_services()
+    prefix = f"clewtest:{uuid.uuid4().hex[:12]}:"
+    yield REDIS_URL, prefix
+    _delete_prefix(prefix)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def migrated_settings(request, tmp_path):
+    """Settings whose database is migrated to head: SQLite in a temp file, or a PostgreSQL schema
+    of this test's own (dropped afterwards)."""
+    from control_plane.db import migrate
+    from schemas.settings import Settings
+
+    env = {"CLEW_HOME": str(tmp_path)}
+    schema = ""
+    if request.param == "postgres":
+        if not _reachable("127.0.0.1", 5432):
+            _require_services()
+        schema = f"clew_test_{uuid.uuid4().hex[:12]}"
+        env |= {"CLEW_DATABASE_URL": POSTGRES_URL, "CLEW_DATABASE_SCHEMA": schema}
+    settings = Settings.from_env(env)
+    migrate.upgrade(settings)
+    yield settings
+    if schema:
+        asyncio.run(_drop_schema(schema))
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "redis_only: the behaviour exists only with Redis (not on the embedded backend)")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Deselect the embedded variant of tests marked redis_only, instead of skipping it every run."""
+    keep, drop = [], []
+    for item in items:
+        embedded = getattr(item, "callspec", None) and item.callspec.params.get("backend") == "embedded"
+        (drop if embedded and item.get_closest_marker("redis_only") else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep

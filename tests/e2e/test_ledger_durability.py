@@ -1,0 +1,148 @@
+"""The ledger loses nothing: a database outage delays it, a killed sidecar costs no completed request.
+
+Both tests run on a gateway of their own over a PostgreSQL server of their own, which they stop.
+"""
+import asyncio
+import os
+import signal
+import uuid
+from pathlib import Path
+
+import aiohttp
+import pytest
+import sqlalchemy as sa
+
+from schemas.database import create_engine
+from schemas.tables import usage_events
+from tests.conftest import REDIS_URL, _delete_prefix, _require_services
+from tests.e2e.chat import chat
+from tests.support.accounts import set_tier
+from tests.support.api import new_account
+from tests.support.stack import Backend, start_gateway
+from tests.support.throwaway_postgres import create
+
+
+@pytest.fixture
+def outage_stack(tmp_path):
+    _require_services()
+    server = create()
+    prefix = f"clewtest:{uuid.uuid4().hex[:12]}:"
+    # One sidecar process: the warm-up before an outage then surely caches the caller's identity in the
+    # process that will serve it (an identity never seen cannot be checked while the database is away).
+    stack = start_gateway(Backend("throwaway", server.url, "", REDIS_URL, prefix), tmp_path,
+                          {"CLEW_SIDECAR_PROCESSES": "1"})
+    yield stack, server
+    stack.stop()
+    server.destroy()
+    _delete_prefix(prefix)
+
+
+async def _enterprise_account(client, stack, engine):
+    account = await new_account(client, stack.url)
+    await set_tier(engine, account.id, "enterprise")  # no quota, 1000 requests a minute
+    return account
+
+
+async def _ledger(engine, account_id: str) -> tuple[int, int]:
+    async with engine.connect() as conn:
+        count, tokens = (await conn.execute(
+            sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(usage_events.c.completion_tokens), 0))
+            .where(usage_events.c.account_id == account_id))).one()
+    return int(count), int(tokens)
+
+
+async def _landed_completions(engine, account_id: str) -> list[int]:
+    async with engine.connect() as conn:
+        return list((await conn.execute(sa.select(usage_events.c.completion_tokens)
+                                        .where(usage_events.c.account_id == account_id))).scalars())
+
+
+async def _eventually_ledger(engine, account_id: str, expected: tuple[int, int], timeout: float = 30) -> tuple:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        try:
+            found = await _ledger(engine, account_id)
+        except Exception:  # noqa: BLE001 - the database may still be starting
+            found = None
+        if found == expected or loop.time() > deadline:
+            return found
+        await asyncio.sleep(0.25)
+
+
+async def _traffic(client, stack, account, count: int, concurrency: int = 4, failures=None,
+                   done=None) -> list[int]:
+    """`count` completions, each reporting i completion tokens; the i of every one that completed."""
+    done = [] if done is None else done
+    queue = list(range(1, count + 1))
+    failures = [] if failures is None else failures
+
+    async def worker():
+        while queue:
+            i = queue.pop()
+            try:
+                status, body, _ = await chat(client, stack.url, {**account.bearer, "x-sim-completion-tokens": str(i)},
+                                             model="deepseek-v4")
+            except aiohttp.ClientError as exc:  # the gateway going down under the request
+                failures.append(repr(exc))
+            if status == 200 and body["usage"]["completion_tokens"] == i:
+                done.append(i)
+            else:
+                failures.append((status, body))
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return done
+
+
+async def test_database_outage_delays_the_ledger_and_loses_nothing(client, outage_stack):
+    stack, server = outage_stack
+    engine = create_engine(server.url)
+    try:
+        account = await _enterprise_account(client, stack, engine)
+        served = await _traffic(client, stack, account, 20)
+        await engine.dispose()
+        server.stop()
+        failures = []
+        served += await _traffic(client, stack, account, 30, failures=failures)  # with the database down
+        during_outage = len(served)
+        server.start()
+        landed = await _eventually_ledger(engine, account.id, (len(served), sum(served)))
+    finally:
+        await engine.dispose()
+    assert during_outage == 50, failures[:5]  # every request was served while the database was away
+    assert landed == (50, sum(served))  # and every one landed exactly once afterwards
+
+
+def _sidecar_pid(stack) -> int:
+    for child in Path(f"/proc/{stack.process.pid}/task/{stack.process.pid}/children").read_text().split():
+        if b"-m\0plugins\0--index" in Path(f"/proc/{child}/cmdline").read_bytes():
+            return int(child)
+    raise AssertionError("no sidecar process")
+
+
+async def test_sigkilled_sidecar_loses_no_completed_request(client, outage_stack, tmp_path):
+    stack, server = outage_stack
+    engine = create_engine(server.url)
+    try:
+        account = await _enterprise_account(client, stack, engine)
+        done = []
+        traffic = asyncio.ensure_future(_traffic(client, stack, account, 120, concurrency=8, done=done))
+        while len(done) < 10 and not traffic.done():  # kill mid-traffic, however fast the machine
+            await asyncio.sleep(0.01)
+        os.kill(_sidecar_pid(stack), signal.SIGKILL)
+        served = await traffic
+        stack.stop()
+        # A new gateway on the same database and Redis lands whatever the old one had queued.
+        (tmp_path / "again").mkdir()
+        again = start_gateway(stack.backend, tmp_path / "again")
+        try:
+            # Usage is queued before the last byte leaves, so a request cut at its very end may be
+            # metered without the client seeing it complete: the ledger holds at least what completed.
+            await _eventually_ledger(engine, account.id, (len(served), sum(served)), timeout=10)
+            landed = await _landed_completions(engine, account.id)
+        finally:
+            again.stop()
+    finally:
+        await engine.dispose()
+    assert 0 < len(served) < 120
+    assert set(served) <= set(landed), "a completed request is missing from the ledger"
+    assert len(landed) == len(set(landed))  # and none landed twice

@@ -1,0 +1,123 @@
+"""gateway.yaml is validated against its JSON Schema, each error named by its path."""
+from pathlib import Path
+
+import pytest
+import yaml
+
+from schemas import gateway
+
+SHIPPED = Path(__file__).resolve().parents[2] / "gateway.yaml"
+
+
+def _shipped() -> dict:
+    return yaml.safe_load(SHIPPED.read_text())
+
+
+def test_shipped_config_is_valid():
+    assert gateway.validate(_shipped()) == []
+
+
+def test_tier_table_matches_the_published_prices():
+    tiers = gateway.load(SHIPPED).tiers
+    assert [(t["price_usd_month"], t["requests_per_minute"], t["monthly_tokens"])
+            for t in (tiers["free"], tiers["pro"], tiers["enterprise"])] == [
+        ("0", 10, 100_000), ("10", 100, 5_000_000), ("100", 1000, None)]
+
+
+def test_error_names_the_path_of_the_bad_value():
+    data = _shipped()
+    data["tiers"]["pro"]["requests_per_minute"] = "lots"
+    assert gateway.validate(data) == ["tiers.pro.requests_per_minute: 'lots' is not of type 'integer'"]
+
+
+def test_unknown_key_is_an_error():
+    data = _shipped()
+    data["auth"]["session_ttl"] = 5
+    assert any(e.startswith("auth:") and "session_ttl" in e for e in gateway.validate(data))
+
+
+def test_yaml_syntax_error_is_a_config_error():
+    with pytest.raises(gateway.ConfigError) as raised:
+        gateway.parse("tiers: [unclosed")
+    assert raised.value.errors[0].startswith("(yaml):")
+
+
+def test_missing_file_is_a_config_error(tmp_path):
+    with pytest.raises(gateway.ConfigError):
+        gateway.load(tmp_path / "nope.yaml")
+
+
+def _edited(edit) -> dict:
+    data = _shipped()
+    edit(data)
+    return data
+
+
+# One broken gateway.yaml per kind of mistake operators make, and the error each must produce.
+BAD_EDITS = {
+    "missing section": (lambda d: d.pop("models"), "(root): 'models' is a required property"),
+    "wrong type": (lambda d: d["models"]["deepseek-v4"].update(context_window="1M"),
+                   "models.deepseek-v4.context_window: '1M' is not of type 'integer'"),
+    "price with four decimals": (lambda d: d["models"]["gpt-5.5"]["price_per_1m"].update(input="10.0001"),
+                                 "models.gpt-5.5.price_per_1m.input: '10.0001' does not match"),
+    "price as a float": (lambda d: d["models"]["gpt-5.5"]["price_per_1m"].update(output=40.0),
+                         "models.gpt-5.5.price_per_1m.output: 40.0 is not of type 'string'"),
+    "unknown provider": (lambda d: d["models"]["deepseek-v4"].update(provider="deepseak"),
+                         "models.deepseek-v4.provider: 'deepseak' is not defined under providers"),
+    "base url with a path": (lambda d: d["providers"]["groq"].update(base_url="https://api.groq.com/openai"),
+                             "providers.groq.base_url: 'https://api.groq.com/openai' does not match"),
+    "unknown adapter": (lambda d: d["providers"]["groq"].update(adapter="soap"),
+                        "providers.groq.adapter: 'soap' is not one of ['openai_chat']"),
+    "missing tier": (lambda d: d["tiers"].pop("pro"), "tiers: 'pro' is a required property"),
+    "negative rate limit": (lambda d: d["tiers"]["free"].update(requests_per_minute=0),
+                            "tiers.free.requests_per_minute: 0 is less than the minimum of 1"),
+    "misspelt key": (lambda d: d["providers"]["openai"].update(api_key_evn="X"),
+                     "providers.openai: Additional properties are not allowed ('api_key_evn' was unexpected)"),
+    "unknown model kind": (lambda d: d["models"]["dall-e-3"].update(kind="audio"),
+                           "models.dall-e-3.kind: 'audio' is not one of ['chat', 'image', 'video']"),
+    "image model without its price": (lambda d: d["models"]["dall-e-3"].pop("price_per_image"),
+                                      "models.dall-e-3: 'price_per_image' is a required property"),
+    "video model without its price": (lambda d: d["models"]["minimax-hailuo-2.3"].pop("price_per_video"),
+                                      "models.minimax-hailuo-2.3: 'price_per_video' is a required property"),
+    "chat model without token prices": (lambda d: d["models"]["deepseek-v4"].pop("price_per_1m"),
+                                        "models.deepseek-v4: 'price_per_1m' is a required property"),
+    "image price with four decimals": (lambda d: d["models"]["dall-e-3"].update(price_per_image="0.0401"),
+                                       "models.dall-e-3.price_per_image: '0.0401' does not match"),
+    "image size that is no size": (lambda d: d["models"]["dall-e-3"].update(sizes=["big"]),
+                                   "models.dall-e-3.sizes.0: 'big' does not match"),
+    "image model on a provider without an image API": (
+        lambda d: d["models"]["dall-e-3"].update(provider="groq"),
+        "models.dall-e-3.provider: 'groq' needs images_path or image_path for image models"),
+    "video model on a provider without the video APIs": (
+        lambda d: d["providers"]["minimax"].pop("files_path"),
+        "models.minimax-hailuo-2.3.provider: 'minimax' needs video_path, video_query_path and files_path"),
+}
+
+
+@pytest.mark.parametrize("kind", BAD_EDITS)
+def test_each_kind_of_mistake_is_reported_with_its_path(kind):
+    edit, expected = BAD_EDITS[kind]
+    errors = gateway.validate(_edited(edit))
+    assert any(error.startswith(expected) for error in errors), errors
+
+
+def test_every_seed_model_is_configured():
+    models = gateway.load(SHIPPED).models
+    assert {"deepseek-v4-pro", "deepseek-v4", "gpt-5.5", "groq/llama4", "mistral/large"} <= set(models)
+    assert {m["provider"] for m in models.values()} == {"deepseek", "openai", "groq", "mistral", "minimax", "nvidia"}
+
+
+def test_config_file_keeps_the_last_valid_version(tmp_path):
+    path = tmp_path / "gateway.yaml"
+    path.write_text(SHIPPED.read_text())
+    config = gateway.ConfigFile(path)
+    path.write_text("tiers: [")
+    assert config.reload_if_changed() == "invalid" and config.last_errors[0].startswith("(yaml):")
+    assert "deepseek-v4" in config.current.models
+
+
+def test_media_models_are_configured_with_their_kind_and_price():
+    models = gateway.load(SHIPPED).models
+    assert [(models[m]["kind"], models[m]["provider"]) for m in ("dall-e-3", "minimax-image-01", "minimax-hailuo-2.3")] == [
+        ("image", "openai"), ("image", "minimax"), ("video", "minimax")]
+    assert models["dall-e-3"]["max_images"] == 1 and models["minimax-hailuo-2.3"]["price_per_video"]
