@@ -16,7 +16,7 @@ from control_plane.billing.config import Billing
 from control_plane.db.upsert import insert_for
 from control_plane.ids import new_id
 from control_plane.usage import report
-from control_plane.usage.periods import month_name, months_between, next_month
+from control_plane.usage.periods import MONTH, month_name, months_between, next_month
 from control_plane.webhooks.events import emit
 from schemas.pricing import format_usd
 from schemas.tables import invoices
@@ -63,7 +63,7 @@ async def _finalize(conn: AsyncConnection, account_id: str, start: datetime, tie
 async def list_invoices(conn: AsyncConnection, account, billing: Billing) -> list[dict]:
     """Newest first. Call it inside a transaction: finalizing a closed month writes."""
     months = await _months(conn, account, clock.now())
-    usage = await report.by_month_and_model(conn, account.id, months[0], next_month(months[-1]))
+    usage = await report.by_period_and_model(conn, account.id, months[0], next_month(months[-1]), MONTH)
     changes, finals = await tier_history.history(conn, account.id), await _finals(conn, account.id)
     unfinalized = [start for start in months[:-1] if month_name(start) not in finals]
     for start in unfinalized:

@@ -9,7 +9,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from control_plane.usage.periods import DAY, MONTH, calendar_key
+from control_plane.usage.periods import calendar_key
 from schemas.pricing import format_usd
 from schemas.tables import usage_events as ue
 
@@ -68,20 +68,15 @@ async def by_model(conn: AsyncConnection, account_id: str, start: datetime, end:
     return [(row.provider, row.model, _totals(row)) for row in rows]
 
 
-async def by_day(conn: AsyncConnection, account_id: str, start: datetime, end: datetime) -> dict[str, Totals]:
-    """'YYYY-MM-DD' -> Totals, for the days within [start, end) that have usage."""
-    query = by_calendar_query(conn.dialect.name, account_id, start, end, DAY)
-    return {row.period: _totals(row) for row in (await conn.execute(query)).all()}
-
-
-async def by_month_and_model(conn: AsyncConnection, account_id: str, start: datetime,
-                             end: datetime) -> dict[str, dict[str, Totals]]:
-    """'YYYY-MM' -> model -> Totals, for the months within [start, end) that have usage."""
-    query = by_calendar_query(conn.dialect.name, account_id, start, end, MONTH, ue.c.model)
-    months: dict[str, dict[str, Totals]] = {}
+async def by_period_and_model(conn: AsyncConnection, account_id: str, start: datetime, end: datetime,
+                              unit: str) -> dict[str, dict[str, Totals]]:
+    """Period ('YYYY-MM-DD' for DAY, 'YYYY-MM' for MONTH) -> model -> Totals, for the periods within
+    [start, end) that have usage."""
+    query = by_calendar_query(conn.dialect.name, account_id, start, end, unit, ue.c.model)
+    periods: dict[str, dict[str, Totals]] = {}
     for row in (await conn.execute(query)).all():
-        months.setdefault(row.period, {})[row.model] = _totals(row)
-    return months
+        periods.setdefault(row.period, {})[row.model] = _totals(row)
+    return periods
 
 
 def first_use_query(account_id: str) -> sa.Select:

@@ -9,6 +9,7 @@ from control_plane.errors import ApiError
 from control_plane.identity import require_identity
 from control_plane.services import services
 from control_plane.usage import report
+from control_plane.usage.periods import DAY
 from control_plane.usage.summary import month_report
 
 routes = web.RouteTableDef()
@@ -41,12 +42,20 @@ async def usage(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
+def _day_entry(day: datetime, models: dict[str, report.Totals]) -> dict:
+    """One day's totals, and the same per model (sorted by name) for a chart that stacks them."""
+    totals = report.Totals()
+    for group in models.values():
+        totals.add(group)
+    return {"date": day.date().isoformat(), **totals.view(),
+            "by_model": [{"model": name, **models[name].view()} for name in sorted(models)]}
+
+
 @routes.get("/v1/usage/daily")
 async def daily(request: web.Request) -> web.Response:
     identity = require_identity(request)
     days = _day_range(_days(request))
     async with services(request).engine.connect() as conn:
-        found = await report.by_day(conn, identity.account_id, days[0], days[-1] + timedelta(days=1))
-    data = [{"date": day.date().isoformat(), **found.get(day.date().isoformat(), report.Totals()).view()}
-            for day in days]
+        found = await report.by_period_and_model(conn, identity.account_id, days[0], days[-1] + timedelta(days=1), DAY)
+    data = [_day_entry(day, found.get(day.date().isoformat(), {})) for day in days]
     return web.json_response({"object": "list", "days": len(days), "data": data})

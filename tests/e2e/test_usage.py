@@ -114,7 +114,29 @@ async def test_daily_today_agrees_with_the_ledger(client, gateway, db):
     daily = await _get(client, gateway.url, account, "/v1/usage/daily", days="3")
     today = datetime.now(UTC).date().isoformat()
     assert [d["date"] for d in daily["data"]][-1] == today
-    assert daily["data"][-1] == {"date": today, **_view(await ledger_sums(db, account.id))}
+    by_model = [{"model": m, **_view(await ledger_sums(db, account.id, model=m))}
+                for m in ("deepseek-v4", "deepseek-v4-pro", "mistral/large")]
+    assert daily["data"][-1] == {"date": today, **_view(await ledger_sums(db, account.id)), "by_model": by_model}
+
+
+async def test_daily_splits_each_day_by_model(client, gateway, db):
+    account = await new_account(client, gateway.url)
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    await insert_usage(db, account.id, 10, cost_nanos=100, created_at=today, model="deepseek-v4")
+    await insert_usage(db, account.id, 20, cost_nanos=200, created_at=today, model="gpt-5.5", provider="openai")
+    await insert_usage(db, account.id, 30, cost_nanos=300, created_at=today, model="deepseek-v4")
+    await insert_usage(db, account.id, 40, cost_nanos=400, created_at=today - timedelta(days=1), model="gpt-5.5", provider="openai")
+    yesterday, today_entry = (await _get(client, gateway.url, account, "/v1/usage/daily", days="2"))["data"]
+    assert [(m["model"], m["requests"], m["total_tokens"], m["cost_usd"]) for m in today_entry["by_model"]] == [
+        ("deepseek-v4", 2, 40, "0.0000004"), ("gpt-5.5", 1, 20, "0.0000002")]
+    assert [m["model"] for m in yesterday["by_model"]] == ["gpt-5.5"]
+    assert (today_entry["requests"], today_entry["total_tokens"]) == (3, 60)  # the day is the sum of its models
+
+
+async def test_daily_days_without_usage_have_no_models(client, base):
+    account = await new_account(client, base)
+    daily = (await _get(client, base, account, "/v1/usage/daily", days="3"))["data"]
+    assert [d["by_model"] for d in daily] == [[], [], []]
 
 
 async def test_daily_is_one_entry_per_utc_day_oldest_first_zero_filled(client, gateway, db):

@@ -62,7 +62,7 @@ async def loaded(engine):
 def _queries(dialect: str) -> dict:
     start, end = NOW - timedelta(days=30), NOW
     return {"by_model": report.by_model_query("acct_7", start, end),
-            "by_day": report.by_calendar_query(dialect, "acct_7", start, end, DAY),
+            "by_day_and_model": report.by_calendar_query(dialect, "acct_7", start, end, DAY, usage_events.c.model),
             "by_month_and_model": report.by_calendar_query(dialect, "acct_7", start, end, MONTH,
                                                            usage_events.c.model),
             "first_use": report.first_use_query("acct_7")}
@@ -84,8 +84,10 @@ async def test_days_are_utc_days_whatever_the_session_time_zone(engine):
     async with engine.connect() as conn:
         if conn.dialect.name == "postgresql":
             await conn.execute(sa.text("SET TIME ZONE 'Pacific/Auckland'"))
-        days = await report.by_day(conn, "acct_tz", datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC))
-    assert {day: totals.total_tokens for day, totals in days.items()} == {"2026-03-09": 5, "2026-03-10": 7}
+        days = await report.by_period_and_model(conn, "acct_tz", datetime(2026, 3, 1, tzinfo=UTC),
+                                                datetime(2026, 4, 1, tzinfo=UTC), DAY)
+    assert {day: sum(t.total_tokens for t in models.values()) for day, models in days.items()} == {
+        "2026-03-09": 5, "2026-03-10": 7}
 
 
 async def test_months_split_at_the_first_utc_instant(engine):
@@ -94,7 +96,7 @@ async def test_months_split_at_the_first_utc_instant(engine):
         await conn.execute(sa.insert(usage_events), [_row("acct_m", boundary - timedelta(microseconds=1), 3),
                                                      _row("acct_m", boundary, 4)])
     async with engine.connect() as conn:
-        months = await report.by_month_and_model(conn, "acct_m", datetime(2026, 1, 1, tzinfo=UTC),
-                                                 datetime(2026, 5, 1, tzinfo=UTC))
+        months = await report.by_period_and_model(conn, "acct_m", datetime(2026, 1, 1, tzinfo=UTC),
+                                                  datetime(2026, 5, 1, tzinfo=UTC), MONTH)
     assert {month: sum(t.total_tokens for t in models.values()) for month, models in months.items()} == {
         "2026-02": 3, "2026-03": 4}

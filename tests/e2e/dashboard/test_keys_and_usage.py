@@ -80,6 +80,20 @@ async def test_a_key_made_in_the_dashboard_serves_a_completion_that_the_usage_pa
     assert cost == expected_cost(gateway, "deepseek-v4", 1200, 345)
 
 
+async def test_the_usage_chart_stacks_each_day_by_model(dash, client, gateway, db):
+    account = await new_account(client, gateway.url)
+    for model, tokens in (("deepseek-v4", "40"), ("mistral/large", "25")):
+        headers = {**account.bearer, "x-sim-prompt-tokens": tokens, "x-sim-completion-tokens": "0"}
+        assert (await chat(client, gateway.url, headers, model=model))[0] == 200
+    await landed(db, account.id, 2)
+    await dash.sign_in(account, "/app/usage")
+    await _chart_drawn(dash, "Tokens", 30)
+    bars = await dash.page.locator("svg g.day").last.locator("rect").all()
+    assert [(await bar.get_attribute("data-series"), await bar.get_attribute("data-value")) for bar in bars] == [
+        ("deepseek-v4", "40"), ("mistral/large", "25")]
+    assert await dash.page.locator("ul.legend li").all_inner_texts() == ["deepseek-v4", "mistral/large"]
+
+
 async def test_the_usage_range_switches_between_7_30_and_90_days(dash, client, gateway):
     account = await new_account(client, gateway.url)
     status, _, _ = await chat(client, gateway.url, account.bearer, model="deepseek-v4")

@@ -13,7 +13,7 @@ const METRICS = {
           axis: (v) => fmt.usd(v) },
 };
 
-// Per model when the API splits each day by model; otherwise one series for the day's total.
+// One series per model used in the range (the API splits each day by model); none used: one empty series.
 function seriesOf(days, metric) {
   const models = [...new Set(days.flatMap((d) => (d.by_model ?? []).map((m) => m.model)))].sort();
   if (!models.length) return [{ name: "All models", values: days.map((d) => metric.of(d)) }];
