@@ -3,19 +3,27 @@
 Accepted: `Authorization: Bearer <session JWT>`, `Authorization: Bearer sk-clew-…` (what the
 OpenAI SDKs send) and `X-API-Key: sk-clew-…`.
 """
+import logging
+
 import jwt
 
 from plugins.chain import Plugin
 from plugins.context import Reject, RequestContext
-from plugins.identity_store import IdentityStore
+from plugins.identity_store import IdentityStore, IdentityUnavailable
 from schemas.credentials import JWT_ALGORITHM, JWT_ISSUER, key_digest, looks_like_api_key
 from schemas.identity import Identity
 
+log = logging.getLogger(__name__)
 MISSING = "Missing credentials: send 'Authorization: Bearer <token>' or 'X-API-Key: <key>'"
 
 
 def _unauthorized(message: str, code: str, reason: str) -> Reject:
     return Reject(401, message, code, {"www-authenticate": 'Bearer realm="clew"'}, reason)
+
+
+def _unavailable() -> Reject:
+    return Reject(503, "Credentials cannot be checked right now; retry shortly", "service_unavailable",
+                  {"retry-after": "1"}, "identity_unavailable", type_="server_error")
 
 
 def credential(headers: dict[str, str]) -> str | None:
@@ -39,10 +47,14 @@ class AuthPlugin(Plugin):
         token = credential(ctx.headers)
         if token is None:
             raise _unauthorized(MISSING, "missing_api_key", "missing")
-        if looks_like_api_key(token):
-            ctx.identity = await self._from_api_key(token)
-        else:
-            ctx.identity = await self._from_session(token)
+        try:
+            if looks_like_api_key(token):
+                ctx.identity = await self._from_api_key(token)
+            else:
+                ctx.identity = await self._from_session(token)
+        except IdentityUnavailable as exc:
+            log.warning("identity lookup failed: %s", exc)
+            raise _unavailable() from None
 
     async def _from_api_key(self, key: str) -> Identity:
         record = await self.store.key(key_digest(key))

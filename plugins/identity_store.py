@@ -36,6 +36,10 @@ class KeyRecord:
 _ABSENT = object()  # cached "no such key": random guesses must not each cost a query
 
 
+class IdentityUnavailable(Exception):
+    """The database could not be asked about an account or key this process has not cached."""
+
+
 class IdentityStore:
     def __init__(self, engine: AsyncEngine, ttl: float):
         self.engine = engine
@@ -62,7 +66,12 @@ class IdentityStore:
             return None if found is _ABSENT else found
         CACHE_LOOKUPS.labels("miss").inc()
         evictions_before = self._evictions
-        found = await load(ident)
+        try:
+            found = await load(ident)
+        except (sa.exc.SQLAlchemyError, OSError, asyncio.TimeoutError) as exc:
+            # Nothing is cached: the same credential is checked afresh once the database is back.
+            # The driver's own message: SQLAlchemy's would carry the query's parameters (a key digest).
+            raise IdentityUnavailable(f"{type(exc).__name__}: {getattr(exc, 'orig', None) or exc}") from exc
         # An eviction while we were reading means our row may predate the change: don't keep it.
         if self._evictions == evictions_before:
             cache[ident] = _ABSENT if found is None else found

@@ -17,6 +17,7 @@ from schemas.events import UsageEvent
 from schemas.pricing import format_usd
 
 log = logging.getLogger(__name__)
+INCOMPLETE = 499  # the ledger's status for a stream that ended before its response did (nginx's "client closed")
 SERVED_BY = "x-clew-served-by"  # set by plugins.fallback.Attempt on a router's response
 
 
@@ -129,6 +130,11 @@ class MeteringPlugin(Plugin):
         state = ctx.state
         if not state.get("via_upstream") or "model" not in state:
             return
+        stream = state.get("sse")
+        if stream is not None and not stream.done and state["status"] < 400:
+            # Envoy closed the stream before the response's end: the client left, or the provider reset the
+            # connection (Envoy's cluster stats count those). Either way the client has no complete answer.
+            state["status"] = INCOMPLETE
         model, identity = state["model"], ctx.identity
         prompt, completion = _tokens(state.get("usage") or {})
         # Plugins pricing other things than tokens (images, videos) leave their pool price here.

@@ -9,6 +9,7 @@ import time
 
 from plugins.chain import Plugin
 from plugins.context import RequestContext
+from plugins.metering import INCOMPLETE
 from plugins.metrics import REQUEST_DURATION, UPSTREAM_ERRORS
 
 log = logging.getLogger("clew.sidecar.requests")
@@ -23,8 +24,10 @@ def upstream_error(state: dict) -> str | None:
         return None
     if not state.get("via_upstream"):
         return LOCAL_REPLIES.get(status)
-    if "sse" in state and status == 502:  # metering's verdict on a stream that stopped short
+    if "sse" in state and status == 502:  # metering's verdict on a stream the provider ended short
         return "disconnected"
+    if status == INCOMPLETE:  # closed mid-stream by the client or by a provider's reset: not known which
+        return None
     if status == 429:
         return "http_429"
     return "http_5xx" if status >= 500 else "http_4xx" if status >= 400 else None

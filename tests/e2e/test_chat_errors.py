@@ -1,9 +1,13 @@
 """Bad requests, limits and provider failures on /v1/chat/completions: OpenAI-shaped, never a 500."""
 import asyncio
 
+import aiohttp
 import pytest
+import sqlalchemy as sa
 
 from tests.e2e.chat import HELLO, chat, data_of, ledger_entry, stream_events
+from schemas.tables import usage_events
+from tests.e2e.reports import landed
 from tests.support.api import call, create_key, new_account
 
 
@@ -100,6 +104,24 @@ async def test_stream_cut_by_the_provider_ends_with_an_error_event(client, base)
                                             model="deepseek-v4")
     assert status == 200 and b"data: [DONE]" not in events
     assert data_of(events)[-1]["error"]["code"] == "upstream_disconnected"
+
+
+async def test_stream_reset_by_the_provider_fails_the_clients_stream_and_is_recorded_incomplete(client, gateway, db):
+    # Envoy cannot write to a response whose upstream connection was reset after its headers went out: it
+    # resets the client's stream too, which every HTTP client reports; it never looks like a complete stream.
+    account = await new_account(client, gateway.url)
+    headers = {**account.bearer, "x-sim-reset-after": "2", "x-sim-chunk-interval-ms": "300"}
+    async with client.post(f"{gateway.url}/v1/chat/completions", headers=headers,
+                           json={"model": "deepseek-v4", "messages": HELLO, "stream": True}) as response:
+        assert response.status == 200
+        assert (await response.content.readuntil(b"\n\n")).startswith(b"data: {")  # the stream had begun
+        with pytest.raises(aiohttp.ClientPayloadError):
+            await response.read()
+    await landed(db, account.id, 1)
+    async with db.connect() as conn:
+        status = (await conn.execute(sa.select(usage_events.c.status)
+                                     .where(usage_events.c.account_id == account.id))).scalar_one()
+    assert status == 499
 
 
 async def test_get_is_405(client, base):

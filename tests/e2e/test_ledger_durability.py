@@ -17,7 +17,7 @@ from schemas.tables import usage_events
 from tests.conftest import REDIS_URL, _delete_prefix, _require_services
 from tests.e2e.chat import chat
 from tests.support.accounts import set_tier
-from tests.support.api import new_account
+from tests.support.api import create_key, new_account
 from tests.support.stack import Backend, start_gateway
 from tests.support.throwaway_postgres import create
 
@@ -110,6 +110,21 @@ async def test_database_outage_delays_the_ledger_and_loses_nothing(client, outag
         await engine.dispose()
     assert during_outage == 50, failures[:5]  # every request was served while the database was away
     assert landed == (50, sum(served))  # and every one landed exactly once afterwards
+
+
+async def test_a_key_never_seen_is_a_503_while_the_database_is_away_and_served_once_it_is_back(client, outage_stack):
+    stack, server = outage_stack
+    account = await new_account(client, stack.url)
+    key = (await create_key(client, stack.url, account))["key"]
+    server.stop()
+    try:
+        status, body, headers = await chat(client, stack.url, {"X-API-Key": key}, model="deepseek-v4")
+    finally:
+        server.start()
+    assert status == 503, body
+    assert body["error"]["code"] == "service_unavailable" and headers["retry-after"] == "1"
+    status, body, _ = await chat(client, stack.url, {"X-API-Key": key}, model="deepseek-v4")
+    assert status == 200, body  # the failed lookup was not remembered as "no such key"
 
 
 def _sidecar_pid(stack) -> int:

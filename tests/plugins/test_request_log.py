@@ -17,6 +17,7 @@ from schemas.pricing import TokenPrice
     ({"status": 400, "via_upstream": True}, "http_4xx"),
     ({"status": 503, "via_upstream": True}, "http_5xx"),
     ({"status": 502, "via_upstream": True, "sse": object()}, "disconnected"),
+    ({"status": 499, "via_upstream": True, "sse": object()}, None),  # cut mid-stream: maybe the client left
     ({"status": 504, "via_upstream": False}, "timeout"),
     ({"status": 502, "via_upstream": False}, "unreachable"),
     ({"status": 404, "via_upstream": False}, "no_route"),
