@@ -1,0 +1,64 @@
+"""OpenAI-shaped JSON errors for the replies Envoy makes up itself (404s, timeouts, unreachable upstreams)."""
+from schemas.errors import error_body
+
+from .protos import type_url
+
+
+def local_reply_config() -> dict:
+    """OpenAI-shaped JSON for the replies Envoy makes up itself. First matching mapper wins."""
+    return {"mappers": [
+        # ext_authz could not reach the sidecar (status_on_error). Both this and a denial carry the UAEX
+        # flag, and the sidecar may deny with 503 too: only the response code details tell them apart.
+        _mapper(_code_details("ext_authz_error"), 503, "Authentication service unavailable",
+                "auth_unavailable"),
+        # The sidecar's answers (ext_authz denials; ext_proc immediate responses, whose details the
+        # sidecar prefixes with "clew_"): its JSON body and headers go to the client untouched.
+        _passthrough(_flags("UAEX")),
+        _passthrough(_cel("response.code_details.startsWith('clew_')")),
+        _mapper(_flags("NR"), 404, "Unknown request URL", "unknown_url"),
+        _mapper(_flags("UT"), 504, "The upstream service timed out", "upstream_timeout"),
+        _mapper(_flags("UH", "UF", "URX", "UC", "UR", "LH", "NC"), 502,
+                "The upstream service could not be reached", "upstream_unavailable"),
+        _mapper(_flags("UO"), 503, "The upstream service is overloaded", "upstream_overloaded"),
+        _mapper(_status("EQ", 413), 413, "Request body too large", "request_too_large"),
+        # Envoy's own bodies are often empty; the response code details at least say what happened.
+        _mapper(_status("GE", 500), 500, "The gateway could not complete the request (%RESPONSE_CODE_DETAILS%)",
+                "gateway_error", rewrite_status=False),
+        _mapper(_status("GE", 0), 400, "The gateway rejected the request (%RESPONSE_CODE_DETAILS%)",
+                "bad_request", rewrite_status=False),
+    ]}
+
+
+def _passthrough(filter_: dict) -> dict:
+    return {"filter": filter_, "body_format_override": {
+        "text_format_source": {"inline_string": "%LOCAL_REPLY_BODY%"}, "content_type": "application/json"}}
+
+
+def _mapper(filter_: dict, status: int, message: str, code: str, rewrite_status: bool = True) -> dict:
+    """`status` picks the error type; with rewrite_status it also replaces the reply's status."""
+    mapper = {"filter": filter_, "body_format_override": {
+        "json_format": error_body(status, message, code), "content_type": "application/json"}}
+    if rewrite_status:
+        mapper["status_code"] = status
+    return mapper
+
+
+def _flags(*flags: str) -> dict:
+    return {"response_flag_filter": {"flags": list(flags)}}
+
+
+def _status(op: str, code: int) -> dict:
+    # runtime_key is mandatory in the proto; nothing sets it, so default_value applies.
+    return {"status_code_filter": {"comparison": {"op": op, "value": {
+        "default_value": code, "runtime_key": f"clew.local_reply.status_{op.lower()}_{code}"}}}}
+
+
+def _code_details(details: str) -> dict:
+    # Access-log filters have no code-details filter of their own; CEL reads them.
+    return _cel(f"response.code_details == '{details}'")
+
+
+def _cel(expression: str) -> dict:
+    return {"extension_filter": {"name": "envoy.access_loggers.extension_filters.cel", "typed_config": {
+        "@type": type_url("envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter"),
+        "expression": expression}}}
