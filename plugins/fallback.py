@@ -15,7 +15,8 @@ import math
 from plugins.chain import Plugin
 from plugins.context import Reject, RequestContext
 from plugins.cooldowns import retry_after_seconds
-from plugins.router import PROVIDER_HEADER, is_chat
+from plugins.provider_call import encode, pool_headers, route_to
+from plugins.router import is_chat
 
 SERVED_BY = "x-clew-served-by"
 
@@ -88,11 +89,8 @@ class FallbackPlugin(Plugin):
         ctx.state.update(request=request, model=first, router=name, stream=stream, key_source="pool",
                          client_wants_usage=stream and (request.get("stream_options") or {}).get("include_usage"),
                          routed=True)
-        rewritten = json.dumps(request, ensure_ascii=False, separators=(",", ":")).encode()
-        ctx.mutation.body = rewritten
-        ctx.mutation.set_headers.update({PROVIDER_HEADER: f"{name}#{mask}", "content-length": str(len(rewritten))})
-        ctx.mutation.remove_headers += ["authorization", "x-api-key"]
-        ctx.mutation.clear_route_cache = True
+        route_to(ctx, f"{name}#{mask}", request)
+        ctx.mutation.remove_headers.append("authorization")  # each attempt sets its candidate's key
 
     async def on_response_body(self, ctx: RequestContext, chunk: bytes, end: bool) -> None:
         # Every candidate Envoy tried was limited: answer with the soonest any of them frees up.
@@ -126,13 +124,12 @@ class Attempt:
         self.upstream = self.runtime.upstreams[self.model.provider]
 
     def request_headers(self) -> dict[str, str]:
-        return {":path": self.upstream.path("chat"), ":authority": self.upstream.authority,
-                "authorization": f"Bearer {self.upstream.api_key}"}
+        return {**pool_headers(self.upstream, self.upstream.path("chat")), ":authority": self.upstream.authority}
 
     def request_body(self, body: bytes) -> bytes:
         request = json.loads(body)
         request["model"] = self.model.upstream_model
-        return json.dumps(request, ensure_ascii=False, separators=(",", ":")).encode()
+        return encode(request)
 
     async def response_headers(self, status: int, headers: dict) -> dict[str, str]:
         if status == 429:

@@ -1,37 +1,51 @@
-"""The request as its provider wants it, and the answer as the client wants it: what the image and
-video plugins share with the router's way of routing.
+"""The request as its provider wants it, and the answer as the client wants it: what the chat router,
+the routers' fallback and the image and video plugins share.
 
-Like the router, a plugin names the provider in `x-clew-provider`, sets the provider's `:path` and
-the pool key, and makes Envoy pick the route again. The answer is read and rewritten here, so it is
-asked for uncompressed.
+Each names its route in `x-clew-provider` (Envoy re-picks the route from it), sends the request's JSON
+compact with its new length, and drops the client's credential; `pool_headers` are the provider's
+`:path` and the pool key.
 """
 import json
 
 from plugins.context import RequestContext
-from plugins.router import PROVIDER_HEADER
 from schemas.upstreams import Upstream
 
+PROVIDER_HEADER = "x-clew-provider"
 
-def _encode(payload: dict) -> bytes:
+
+def encode(payload: dict) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def send(ctx: RequestContext, upstream: Upstream, path: str, payload: dict | None = None) -> None:
-    """Route the request to `upstream` at `path`, with `payload` as its JSON body (None: no body)."""
+def pool_headers(upstream: Upstream, path: str) -> dict[str, str]:
+    return {":path": path, "authorization": f"Bearer {upstream.api_key}"}
+
+
+def route_to(ctx: RequestContext, route: str, payload: dict | None = None,
+             headers: dict[str, str] | None = None) -> None:
+    """Send the request down `route` with `headers` set and `payload` as its JSON body (None: no body)."""
     mutation = ctx.mutation
-    mutation.set_headers.update({PROVIDER_HEADER: upstream.provider, ":path": path,
-                                 "authorization": f"Bearer {upstream.api_key}"})
+    mutation.set_headers.update({PROVIDER_HEADER: route, **(headers or {})})
     if payload is not None:
-        body = _encode(payload)
+        body = encode(payload)
         mutation.body = body
-        # Clients (curl -d) may not say it is JSON; the provider must know.
-        mutation.set_headers.update({"content-length": str(len(body)), "content-type": "application/json"})
-    mutation.remove_headers += ["x-api-key", "accept-encoding"]
+        mutation.set_headers["content-length"] = str(len(body))
+    mutation.remove_headers.append("x-api-key")
     mutation.clear_route_cache = True
+
+
+def send(ctx: RequestContext, upstream: Upstream, path: str, payload: dict | None = None) -> None:
+    """Route an image or video request to `upstream` at `path`; its answer is read and rewritten here,
+    so it is asked for uncompressed."""
+    route_to(ctx, upstream.provider, payload, pool_headers(upstream, path))
+    if payload is not None:
+        # Clients (curl -d) may not say it is JSON; the provider must know.
+        ctx.mutation.set_headers["content-type"] = "application/json"
+    ctx.mutation.remove_headers.append("accept-encoding")
 
 
 def reply(ctx: RequestContext, payload: dict) -> None:
     """Replace the (buffered) response body with `payload`."""
-    body = _encode(payload)
+    body = encode(payload)
     ctx.mutation.body = body
     ctx.mutation.set_headers["content-length"] = str(len(body))

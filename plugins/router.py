@@ -4,14 +4,12 @@ It names the provider in `x-clew-provider` (Envoy re-picks the route from it), r
 the provider's name for it, swaps the client's credential for the pool key, and asks streams for
 their usage so metering can price them.
 """
-import json
-
 from plugins import chat_request
 from plugins.chain import Plugin
 from plugins.context import Reject, RequestContext
 from plugins.model_kind import resolve
+from plugins.provider_call import pool_headers, route_to
 
-PROVIDER_HEADER = "x-clew-provider"
 CHAT_PATH = "/v1/chat/completions"
 
 
@@ -44,11 +42,4 @@ class RouterPlugin(Plugin):
         request["model"] = model.upstream_model
         if stream:
             request["stream_options"] = {**(request.get("stream_options") or {}), "include_usage": True}
-        rewritten = json.dumps(request, ensure_ascii=False, separators=(",", ":")).encode()
-        mutation = ctx.mutation
-        mutation.body = rewritten
-        mutation.set_headers.update({PROVIDER_HEADER: model.provider, ":path": upstream.path("chat"),
-                                     "content-length": str(len(rewritten)),
-                                     "authorization": f"Bearer {upstream.api_key}"})
-        mutation.remove_headers.append("x-api-key")
-        mutation.clear_route_cache = True
+        route_to(ctx, model.provider, request, pool_headers(upstream, upstream.path("chat")))
