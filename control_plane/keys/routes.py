@@ -5,6 +5,7 @@ from control_plane import clock
 from control_plane.errors import ApiError
 from control_plane.identity import require_identity
 from control_plane.keys import store
+from control_plane.owned import delete_owned, list_response
 from control_plane.requests import read_json, string_field
 from control_plane.services import services
 
@@ -20,10 +21,7 @@ def key_view(row) -> dict:
 
 @routes.get("/v1/keys")
 async def list_keys(request: web.Request) -> web.Response:
-    identity = require_identity(request)
-    async with services(request).engine.connect() as conn:
-        rows = await store.active_keys(conn, identity.account_id)
-    return web.json_response({"object": "list", "data": [key_view(row._mapping) for row in rows]})
+    return await list_response(request, store.active_keys, key_view)
 
 
 @routes.post("/v1/keys")
@@ -42,9 +40,5 @@ async def create_key(request: web.Request) -> web.Response:
 
 @routes.delete("/v1/keys/{key_id}")
 async def revoke_key(request: web.Request) -> web.Response:
-    identity = require_identity(request)
-    key_id = request.match_info["key_id"]
-    async with services(request).engine.begin() as conn:
-        if not await store.revoke_key(conn, identity.account_id, key_id):
-            raise ApiError(404, f"No API key with id '{key_id}'", "key_not_found")
+    key_id = await delete_owned(request, "key_id", store.revoke_key, "No API key with id '{}'", "key_not_found")
     return web.json_response({"id": key_id, "object": "api_key", "revoked": True})

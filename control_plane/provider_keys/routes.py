@@ -11,6 +11,7 @@ from aiohttp import web
 from control_plane import clock
 from control_plane.errors import ApiError
 from control_plane.identity import require_identity
+from control_plane.owned import delete_owned, list_response
 from control_plane.provider_keys import store
 from control_plane.requests import read_json, string_field
 from control_plane.services import services
@@ -65,10 +66,7 @@ def _key_field(body: dict) -> str:
 
 @routes.get("/v1/provider-keys")
 async def list_provider_keys(request: web.Request) -> web.Response:
-    identity = require_identity(request)
-    async with services(request).engine.connect() as conn:
-        rows = await store.account_keys(conn, identity.account_id)
-    return web.json_response({"object": "list", "data": [provider_key_view(row._mapping) for row in rows]})
+    return await list_response(request, store.account_keys, provider_key_view)
 
 
 @routes.post("/v1/provider-keys")
@@ -84,9 +82,7 @@ async def put_provider_key(request: web.Request) -> web.Response:
 
 @routes.delete("/v1/provider-keys/{provider}")
 async def delete_provider_key(request: web.Request) -> web.Response:
-    identity = require_identity(request)
-    provider = request.match_info["provider"]
-    async with services(request).engine.begin() as conn:
-        if not await store.delete_key(conn, identity.account_id, provider):
-            raise ApiError(404, f"No provider key for '{provider[:100]}'", "provider_key_not_found")
+    # The path segment is any text the caller sends; echo back no more than a provider name's length.
+    provider = await delete_owned(request, "provider", store.delete_key, "No provider key for '{:.100}'",
+                                  "provider_key_not_found")
     return web.json_response({"provider": provider, "object": "provider_key", "deleted": True})

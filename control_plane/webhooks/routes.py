@@ -4,6 +4,7 @@ from aiohttp import web
 from control_plane import clock
 from control_plane.errors import ApiError
 from control_plane.identity import require_identity
+from control_plane.owned import delete_owned, list_response
 from control_plane.requests import read_json, string_field
 from control_plane.services import services
 from control_plane.webhooks import store
@@ -45,10 +46,7 @@ async def target_field(request: web.Request, body: dict) -> str:
 
 @routes.get("/v1/webhooks")
 async def list_webhooks(request: web.Request) -> web.Response:
-    identity = require_identity(request)
-    async with services(request).engine.connect() as conn:
-        rows = await store.active_webhooks(conn, identity.account_id)
-    return web.json_response({"object": "list", "data": [webhook_view(row._mapping) for row in rows]})
+    return await list_response(request, store.active_webhooks, webhook_view)
 
 
 @routes.post("/v1/webhooks")
@@ -71,9 +69,6 @@ async def create_webhook(request: web.Request) -> web.Response:
 
 @routes.delete("/v1/webhooks/{webhook_id}")
 async def delete_webhook(request: web.Request) -> web.Response:
-    identity = require_identity(request)
-    webhook_id = request.match_info["webhook_id"]
-    async with services(request).engine.begin() as conn:
-        if not await store.delete_webhook(conn, identity.account_id, webhook_id):
-            raise ApiError(404, f"No webhook with id '{webhook_id}'", "webhook_not_found")
+    webhook_id = await delete_owned(request, "webhook_id", store.delete_webhook, "No webhook with id '{}'",
+                                    "webhook_not_found")
     return web.json_response({"id": webhook_id, "object": "webhook", "deleted": True})
