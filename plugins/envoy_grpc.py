@@ -119,6 +119,12 @@ def _response_mode(streamed: bool | None) -> Mode:
                 response_body_mode=body, request_trailer_mode=Mode.SKIP, response_trailer_mode=Mode.SKIP)
 
 
+def _unchanged(phase: str) -> ext_proc.ProcessingResponse:
+    response = ext_proc.ProcessingResponse()
+    getattr(response, phase).SetInParent()  # the oneof must be set even when nothing changes
+    return response
+
+
 def _immediate(ctx: RequestContext, reject: Reject) -> ext_proc.ProcessingResponse:
     headers = {**ctx.response_headers, "content-type": "application/json", **reject.headers}
     if ctx.identity is not None:
@@ -160,6 +166,10 @@ class ExternalProcessorService(ext_proc_grpc.ExternalProcessorServicer):
         try:
             async for message in request_iterator:
                 phase = message.WhichOneof("request")
+                if ctx is None and phase != "request_headers":
+                    # Envoy's own reply to a request it never showed us (a path it refused): nothing to judge.
+                    yield _unchanged(phase)
+                    continue
                 if ctx is None:
                     ctx = self._context(message.request_headers)
                     REQUEST_ID.set(ctx.request_id)  # for any line logged while serving this stream
@@ -223,9 +233,7 @@ class ExternalProcessorService(ext_proc_grpc.ExternalProcessorServicer):
             await self.chain.response_body(ctx, body.body, body.end_of_stream)
             return ext_proc.ProcessingResponse(response_body=ext_proc.BodyResponse(response=_common(ctx)))
         # Trailers are never asked for; answer anything else with "no change" so Envoy moves on.
-        response = ext_proc.ProcessingResponse()
-        getattr(response, phase).SetInParent()
-        return response
+        return _unchanged(phase)
 
 
     async def _attempt(self, request_iterator):

@@ -4,7 +4,7 @@ The queue between them (a Redis Stream, or the database directly when embedded) 
 JSON; `request_id` makes landing in the ledger idempotent.
 """
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class UsageEvent:
         return self.prompt_tokens + self.completion_tokens
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"))
+        return json.dumps(vars(self), separators=(",", ":"))  # flat fields: no need for asdict's deep copy
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> "UsageEvent":

@@ -42,15 +42,24 @@ def _row(event: UsageEvent) -> dict:
             "created_at": datetime.fromtimestamp(event.created_at, UTC)}
 
 
+def _insert_statement(dialect: str):
+    # One statement object per dialect, executed with a list of rows: SQLAlchemy compiles it once and
+    # batches the rows itself ("insertmanyvalues"); RETURNING tells which request_ids were new.
+    return (_INSERTS[dialect](usage_events).on_conflict_do_nothing(index_elements=["request_id"])
+            .returning(usage_events.c.request_id))
+
+
+_STATEMENTS = {dialect: _insert_statement(dialect) for dialect in _INSERTS}
+
+
 async def insert_events(conn: AsyncConnection, events: list[UsageEvent]) -> int:
-    """Inserts the events not yet in the ledger, in one statement; returns how many were new."""
+    """Inserts the events not yet in the ledger; returns how many were new."""
     if not events:
         return 0
     # Keyed by request_id: a batch may hold the same event twice (published twice).
     rows = list({event.request_id: _row(event) for event in events}.values())
-    statement = _INSERTS[conn.dialect.name](usage_events).values(rows)
-    result = await conn.execute(statement.on_conflict_do_nothing(index_elements=["request_id"]))
-    return result.rowcount
+    result = await conn.execute(_STATEMENTS[conn.dialect.name], rows)
+    return len(result.all())
 
 
 def _summary(error: Exception) -> str:
