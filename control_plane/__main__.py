@@ -10,6 +10,7 @@ from schemas import gateway, logs
 from schemas.ops_endpoints import serve_ops
 from schemas.readiness import dependency_checks
 from schemas.settings import Settings
+from schemas.shutdown import until_terminated
 
 
 async def serve(settings: Settings) -> None:
@@ -23,7 +24,7 @@ async def serve(settings: Settings) -> None:
     logging.getLogger("clew.control_plane").info("control plane listening on %s:%d",
                                                  settings.bind_address, settings.control_plane_port)
     try:
-        await asyncio.Event().wait()
+        await until_terminated()
     finally:
         await api.cleanup()
         await ops.cleanup()

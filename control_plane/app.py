@@ -4,6 +4,7 @@ import asyncio
 from aiohttp import web
 from redis.asyncio import Redis
 
+from control_plane import changes
 from control_plane.access_log import access_log_middleware
 from control_plane.accounts import routes as accounts
 from control_plane.accounts.mailer import create_mailer
@@ -72,6 +73,7 @@ def create_app(settings: Settings, config_file: ConfigFile) -> web.Application:
     app.add_routes(dashboard.routes)
     app.cleanup_ctx.append(stripe_api.http_session)
     app.cleanup_ctx.append(_follow_config)
+    app.cleanup_ctx.append(_prune_account_changes)
     if redis is not None:
         ledger = LedgerConsumer(redis, settings.redis_prefix, app[SERVICES].engine)
 
@@ -91,6 +93,12 @@ async def _load_platform_data(app: web.Application) -> None:
     # Operators edit these files; a bad one stops the start, naming each problem.
     await catalog.sync(app[SERVICES].engine, catalog.catalog_file())
     await releases.sync(app[SERVICES].engine, releases.releases_file())
+
+
+async def _prune_account_changes(app: web.Application):
+    task = asyncio.create_task(changes.prune_forever(app[SERVICES].engine))
+    yield
+    task.cancel()
 
 
 async def _follow_config(app: web.Application):

@@ -30,8 +30,10 @@ from schemas.readiness import dependency_checks
 from schemas.redis_client import connect
 from schemas.sealed_keys import sealer_from
 from schemas.settings import Settings
+from schemas.shutdown import until_terminated
 
 log = logging.getLogger("clew.sidecar")
+STOP_GRACE_SECONDS = 5  # within clew up's and Kubernetes' wait before they kill
 
 
 async def serve(settings: Settings, port: int, metrics_port: int) -> None:
@@ -64,11 +66,11 @@ async def serve(settings: Settings, port: int, metrics_port: int) -> None:
     loops = [asyncio.create_task(store.follow_changes()), asyncio.create_task(runtime.watch())]
     log.info("sidecar listening on %s:%d (metrics on %d)", settings.bind_address, port, metrics_port)
     try:
-        await server.wait_for_termination()
+        await until_terminated()
     finally:
         for task in loops:
             task.cancel()
-        await server.stop(grace=1)
+        await server.stop(grace=STOP_GRACE_SECONDS)  # requests in flight finish, and are metered
         await ops.cleanup()
         if redis is not None:
             await redis.aclose()

@@ -70,14 +70,14 @@ def _summary(error: Exception) -> str:
 
 class LedgerConsumer:
     def __init__(self, redis: Redis, prefix: str, engine: AsyncEngine, *, name: str = "",
-                 batch: int = 500, block_ms: int = 1000, claim_idle_ms: int = 30_000,
+                 batch: int = 500, block_ms: int = 1000, linger: float = 0.1, claim_idle_ms: int = 30_000,
                  claim_every: float = 30.0, backoff: tuple[float, float] = (1.0, 10.0)):
         self.redis, self.engine = redis, engine
         self.stream, self.dead_letters = f"{prefix}{STREAM}", f"{prefix}{DEAD_LETTERS}"
         # Stable across restarts on one host: a restarted consumer first lands what it had read but
         # not yet acknowledged, at once, instead of waiting for another consumer to claim it.
         self.name = name or os.environ.get("CLEW_LEDGER_CONSUMER") or socket.gethostname()
-        self.batch, self.block_ms = batch, block_ms
+        self.batch, self.block_ms, self.linger = batch, block_ms, linger
         self.claim_idle_ms, self.claim_every = claim_idle_ms, claim_every
         self.backoff = backoff
         self._own_pending = True
@@ -150,6 +150,11 @@ class LedgerConsumer:
             await self._land(entries)
         else:
             await self._report_lag()
+        if 0 < len(entries) < self.batch:
+            # Under light load each read would carry one event and cost a transaction of its own: wait a
+            # moment so that the next read carries what arrived meanwhile (the ledger lags by this much).
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.linger)
 
     async def _read(self) -> list:
         # "0" re-reads what this consumer holds unacknowledged (after a failure), ">" new entries.
