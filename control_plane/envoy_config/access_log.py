@@ -29,14 +29,26 @@ ACCESS_LOG_FORMAT = {
 }
 
 
+# Anonymous CLI instances report here: the gateway keeps no address of theirs, not even in its log.
+ANONYMOUS_PATHS = "/v1/telemetry/"
+
+
+def _file_log(path: str, fields: dict, anonymous: bool) -> dict:
+    return {"name": "envoy.access_loggers.file", "filter": {"header_filter": {"header": {
+        "name": ":path", "string_match": {"prefix": ANONYMOUS_PATHS}, "invert_match": not anonymous}}},
+        "typed_config": {
+            "@type": type_url("envoy.extensions.access_loggers.file.v3.FileAccessLog"),
+            "path": path,
+            "log_format": {"json_format": fields, "formatters": [
+                {"name": "envoy.formatter.req_without_query", "typed_config": {
+                    "@type": type_url("envoy.extensions.formatter.req_without_query.v3.ReqWithoutQuery")}}]},
+        }}
+
+
 def access_log(path: str) -> list[dict]:
-    return [{"name": "envoy.access_loggers.file", "typed_config": {
-        "@type": type_url("envoy.extensions.access_loggers.file.v3.FileAccessLog"),
-        "path": path,
-        "log_format": {"json_format": ACCESS_LOG_FORMAT, "formatters": [
-            {"name": "envoy.formatter.req_without_query", "typed_config": {
-                "@type": type_url("envoy.extensions.formatter.req_without_query.v3.ReqWithoutQuery")}}]},
-    }}]
+    """Two loggers into one file: every request once, by the first, or by the second without its client."""
+    anonymous = {name: value for name, value in ACCESS_LOG_FORMAT.items() if name != "client"}
+    return [_file_log(path, ACCESS_LOG_FORMAT, anonymous=False), _file_log(path, anonymous, anonymous=True)]
 
 
 def log_requests(hcm: dict, settings: Settings) -> None:

@@ -50,6 +50,17 @@ async def _account(client, gateway, password: str):
     return email, await login(client, gateway.url, email, password)
 
 
+async def test_the_access_log_keeps_no_address_of_anonymous_telemetry_clients(client, ops_gateway):
+    ping = {"instance_id": str(uuid.uuid4()), "version": "0.3.0", "os": "linux", "arch": "x64"}
+    _, _, telemetry = await call(client, "POST", f"{ops_gateway.url}/v1/telemetry/ping", json=ping)
+    _, _, models = await call(client, "GET", f"{ops_gateway.url}/v1/models")
+    anonymous, _ = await _traced(ops_gateway, telemetry["x-request-id"], set())
+    named, _ = await _traced(ops_gateway, models["x-request-id"], set())
+    assert "client" not in anonymous and anonymous["path"] == "/v1/telemetry/ping"
+    assert named["client"] == "127.0.0.1"
+    assert len([line for line in _access_log(ops_gateway) if line["request_id"] == telemetry["x-request-id"]]) == 1
+
+
 async def test_a_management_request_is_followed_through_envoy_the_sidecar_and_the_control_plane(client, ops_gateway):
     _, token = await _account(client, ops_gateway, f"pw-{uuid.uuid4().hex}")
     status, _, headers = await call(client, "GET", f"{ops_gateway.url}/v1/keys",

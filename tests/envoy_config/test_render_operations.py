@@ -16,9 +16,10 @@ def _listeners(settings) -> list[dict]:
 def test_both_listeners_write_a_json_access_log_outside_the_watched_directory(tmp_path):
     settings = make_settings(tmp_path)
     for listener in _listeners(settings):
-        [log] = hcm(listener)["access_log"]
+        log, anonymous = hcm(listener)["access_log"]
         fields = log["typed_config"]["log_format"]["json_format"]
-        assert log["typed_config"]["path"] == str(tmp_path / "log" / "envoy-access.log")
+        expected = str(tmp_path / "log" / "envoy-access.log")
+        assert log["typed_config"]["path"] == anonymous["typed_config"]["path"] == expected
         assert fields["request_id"] == "%REQ(X-REQUEST-ID)%"
         assert {"method", "status", "duration_ms", "upstream_cluster", "response_flags", "bytes_sent"} <= fields.keys()
 
