@@ -23,25 +23,23 @@ def pool_headers(upstream: Upstream, path: str) -> dict[str, str]:
 
 def route_to(ctx: RequestContext, route: str, payload: dict | None = None,
              headers: dict[str, str] | None = None) -> None:
-    """Send the request down `route` with `headers` set and `payload` as its JSON body (None: no body)."""
+    """Send the request down `route` with `headers` set and `payload` as its JSON body (None: no body).
+
+    The answer is read here (usage, cost), so it is asked for uncompressed; clients (curl -d) may
+    not say that the body is JSON, and the provider must know."""
     mutation = ctx.mutation
     mutation.set_headers.update({PROVIDER_HEADER: route, **(headers or {})})
     if payload is not None:
         body = encode(payload)
         mutation.body = body
-        mutation.set_headers["content-length"] = str(len(body))
-    mutation.remove_headers.append("x-api-key")
+        mutation.set_headers.update({"content-length": str(len(body)), "content-type": "application/json"})
+    mutation.remove_headers += ["x-api-key", "accept-encoding"]
     mutation.clear_route_cache = True
 
 
 def send(ctx: RequestContext, upstream: Upstream, path: str, payload: dict | None = None) -> None:
-    """Route an image or video request to `upstream` at `path`; its answer is read and rewritten here,
-    so it is asked for uncompressed."""
+    """Route an image or video request to `upstream` at `path`."""
     route_to(ctx, upstream.provider, payload, pool_headers(upstream, path))
-    if payload is not None:
-        # Clients (curl -d) may not say it is JSON; the provider must know.
-        ctx.mutation.set_headers["content-type"] = "application/json"
-    ctx.mutation.remove_headers.append("accept-encoding")
 
 
 def reply(ctx: RequestContext, payload: dict) -> None:

@@ -53,7 +53,9 @@ async def _complete(request: web.Request, state: SimState, chat: ChatRequest, op
     if chat.stream:
         return await stream_completion(request, chat, options, completion, entry)
     body = completion_body(entry["id"], int(entry["received_at"]), chat.model, entry["provider"], completion)
-    return web.json_response(body, dumps=dumps)
+    response = web.json_response(body, dumps=dumps)
+    response.enable_compression()  # as the real APIs do, when the request's Accept-Encoding allows it
+    return response
 
 
 def _provider(request: web.Request) -> str:

@@ -128,3 +128,10 @@ async def test_assistant_turn_with_null_content_is_accepted(sim):
     messages = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": None, "tool_calls": []},
                 {"role": "user", "content": "again"}]
     assert (await post_chat(sim, chat_body(messages=messages))).status == 200
+
+
+async def test_json_answer_is_compressed_when_the_client_accepts_it_as_real_providers_do(sim):
+    compressed = await post_chat(sim, headers={"Accept-Encoding": "gzip"})
+    plain = await post_chat(sim, headers={"Accept-Encoding": "identity"})
+    assert compressed.headers["Content-Encoding"] == "gzip" and "Content-Encoding" not in plain.headers
+    assert (await compressed.json())["usage"] == (await plain.json())["usage"]
