@@ -13,7 +13,7 @@ import redis
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from tests.support.stack import Backend, start_gateway
+from tests.support.stack import EMBEDDED, Backend, start_gateway
 
 POSTGRES_URL = os.environ.get("CLEW_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("CLEW_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -56,7 +56,7 @@ def _delete_prefix(prefix: str) -> None:
 def backend(request, tmp_path_factory):
     run = uuid.uuid4().hex[:12]
     if request.param == "embedded":
-        yield Backend("embedded", database_url="", schema="", redis_url="", redis_prefix="")
+        yield EMBEDDED
         return
     _require_services()
     schema, prefix = f"clew_test_{run}", f"clewtest:{run}:"

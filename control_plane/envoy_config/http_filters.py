@@ -35,6 +35,7 @@ def ext_proc_filter() -> dict:
         "@type": type_url("envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor"),
         "grpc_service": {"envoy_grpc": {"cluster_name": "sidecar"}},
         "failure_mode_allow": False,
+        "status_on_error": {"code": "ServiceUnavailable"},  # the sidecar failing is ours, and passing: 503
         "message_timeout": "5s",
         "allow_mode_override": True,
         "processing_mode": {"request_header_mode": "SEND", "response_header_mode": "SEND",

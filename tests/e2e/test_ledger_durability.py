@@ -6,7 +6,6 @@ import asyncio
 import os
 import signal
 import uuid
-from pathlib import Path
 
 import aiohttp
 import pytest
@@ -127,13 +126,6 @@ async def test_a_key_never_seen_is_a_503_while_the_database_is_away_and_served_o
     assert status == 200, body  # the failed lookup was not remembered as "no such key"
 
 
-def _sidecar_pid(stack) -> int:
-    for child in Path(f"/proc/{stack.process.pid}/task/{stack.process.pid}/children").read_text().split():
-        if b"-m\0plugins\0--index" in Path(f"/proc/{child}/cmdline").read_bytes():
-            return int(child)
-    raise AssertionError("no sidecar process")
-
-
 async def test_sigkilled_sidecar_loses_no_completed_request(client, outage_stack, tmp_path):
     stack, server = outage_stack
     engine = create_engine(server.url)
@@ -143,7 +135,7 @@ async def test_sigkilled_sidecar_loses_no_completed_request(client, outage_stack
         traffic = asyncio.ensure_future(_traffic(client, stack, account, 120, concurrency=8, done=done))
         while len(done) < 10 and not traffic.done():  # kill mid-traffic, however fast the machine
             await asyncio.sleep(0.01)
-        os.kill(_sidecar_pid(stack), signal.SIGKILL)
+        os.kill(stack.child_pid("plugins"), signal.SIGKILL)
         served = await traffic
         stack.stop()
         # A new gateway on the same database and Redis lands whatever the old one had queued.

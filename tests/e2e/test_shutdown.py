@@ -5,28 +5,17 @@ stops the webhook workers; its exit status would then be -15.
 """
 import os
 import signal
-from pathlib import Path
 
 import pytest
 
-from tests.support.stack import Backend, start_gateway
-
-EMBEDDED = Backend("embedded", database_url="", schema="", redis_url="", redis_prefix="")
-
-
-def _child(gateway, module: str) -> int:
-    pid = gateway.process.pid
-    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
-        if f"-m\0{module}\0".encode() in Path(f"/proc/{child}/cmdline").read_bytes() + b"\0":
-            return int(child)
-    raise AssertionError(f"no {module} process")
+from tests.support.stack import EMBEDDED, start_gateway
 
 
 @pytest.mark.parametrize("module, name", [("control_plane", "control-plane"), ("plugins", "sidecar-0")])
 def test_a_process_told_to_terminate_cleans_up_and_exits_0(tmp_path, module, name):
     gateway = start_gateway(EMBEDDED, tmp_path)
     try:
-        os.kill(_child(gateway, module), signal.SIGTERM)
+        os.kill(gateway.child_pid(module), signal.SIGTERM)
         gateway.process.wait(20)  # clew up stops the rest when one of its processes ends
     finally:
         gateway.stop()

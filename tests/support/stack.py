@@ -25,6 +25,9 @@ class Backend:
     redis_prefix: str
 
 
+EMBEDDED = Backend("embedded", database_url="", schema="", redis_url="", redis_prefix="")
+
+
 @dataclass
 class Gateway:
     backend: Backend
@@ -86,6 +89,14 @@ class Gateway:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def child_pid(self, module: str) -> int:
+        """The pid of the first process `clew up` runs as `python -m <module>` (plugins, control_plane)."""
+        pid = self.process.pid
+        for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+            if f"-m\0{module}\0".encode() in Path(f"/proc/{child}/cmdline").read_bytes() + b"\0":
+                return int(child)
+        raise AssertionError(f"no {module} process among the children of clew up")
 
     def stop(self) -> None:
         if self.process.poll() is None:
