@@ -21,6 +21,7 @@ from tests.support.accounts import set_tier
 from tests.support.api import new_account
 
 EDITS, EDIT_EVERY = 20, 0.2
+TRAFFIC_PAUSE = 0.05  # at most 20 requests a second: far below the enterprise tier's 1000 a minute
 STORM_PROVIDER = {"base_url": "http://127.0.0.1:9", "chat_path": "/v1/chat/completions", "api_key_env": "STORM_KEY",
                   "adapter": "openai_chat"}
 
@@ -79,6 +80,7 @@ async def _traffic(session, gateway, headers: dict, stop: asyncio.Event) -> list
     while not stop.is_set():
         status, _, _ = await chat(session, gateway.url, headers, model="deepseek-v4")
         statuses.append(status)
+        await asyncio.sleep(TRAFFIC_PAUSE)
     return statuses
 
 
