@@ -11,7 +11,7 @@ from tests.e2e.billing import (
     checkout,
     pay,
     post_event,
-    served_on_tier,
+    answered_on_tier,
     stripe_event,
     subscribe,
     tier_of,
@@ -60,7 +60,7 @@ async def test_paid_checkout_reaches_the_data_plane_within_a_second(client, gate
     assert (before["X-Tier"], before["x-ratelimit-limit"]) == ("free", "10")
     paid = await subscribe(client, gateway, account, "pro")
     assert paid["event"]["type"] == "checkout.session.completed" and '"applied"' in paid["delivery"]["body"]
-    headers = await served_on_tier(client, gateway.url, account, "pro", within=1.0)
+    headers = await answered_on_tier(client, gateway.url, account, "pro", within=1.0)
     assert headers["x-ratelimit-limit"] == "100"
     row = await billing_row(db, account.id)
     assert (row.stripe_subscription_id, row.subscription_status) == (paid["event"]["data"]["object"]["subscription"],
@@ -124,11 +124,11 @@ async def test_an_event_type_we_do_not_use_is_acknowledged(client, gateway):
 async def test_a_deleted_subscription_brings_the_account_back_to_free(client, gateway, db):
     account = await new_account(client, gateway.url)
     paid = await subscribe(client, gateway, account, "pro")
-    await served_on_tier(client, gateway.url, account, "pro")
+    await answered_on_tier(client, gateway.url, account, "pro")
     subscription = paid["event"]["data"]["object"]["subscription"]
     status, deleted, _ = await call(client, "POST", f"{gateway.stripe_url}/_standin/subscriptions/{subscription}/cancel")
     assert status == 200 and deleted["event"]["type"] == "customer.subscription.deleted"
-    headers = await served_on_tier(client, gateway.url, account, "free", within=1.0)
+    headers = await answered_on_tier(client, gateway.url, account, "free", within=1.0)
     assert headers["x-ratelimit-limit"] == "10"
     row = await billing_row(db, account.id)
     assert (row.stripe_subscription_id, row.subscription_status) == (None, "canceled")
@@ -152,11 +152,11 @@ async def test_a_failed_payment_is_recorded(client, gateway, db):
 async def test_downgrade_to_free_takes_effect_at_once_and_cancels_the_subscription(client, gateway, db):
     account = await new_account(client, gateway.url)
     paid = await subscribe(client, gateway, account, "pro")
-    await served_on_tier(client, gateway.url, account, "pro")
+    await answered_on_tier(client, gateway.url, account, "pro")
     status, body = await checkout(client, gateway.url, account, "free")
     assert (status, body) == (200, {"object": "billing.checkout", "action": "changed", "tier": "free",
                                     "previous_tier": "pro"})
-    headers = await served_on_tier(client, gateway.url, account, "free", within=1.0)
+    headers = await answered_on_tier(client, gateway.url, account, "free", within=1.0)
     assert headers["x-ratelimit-limit"] == "10"
     _, subscription = await _standin(client, gateway, "GET",
                                      f"/v1/subscriptions/{paid['event']['data']['object']['subscription']}")
