@@ -19,9 +19,10 @@ from schemas.events import UsageEvent
 from schemas.redis_client import connect, is_cluster
 from schemas.settings import Settings
 from schemas.tables import usage_events
-from tests.support.ports import free_port
+from tests.support.ports import free_port_with_companion
 
 NODES = 3
+CLUSTER_BUS_OFFSET = 10000  # each node also listens on its port + 10000 for the cluster bus
 
 
 def _binary(name: str) -> str:
@@ -37,13 +38,13 @@ def _binary(name: str) -> str:
 def cluster(tmp_path_factory):
     """Three cluster-enabled redis-server processes on loopback, joined into one cluster."""
     home = tmp_path_factory.mktemp("redis-cluster")
-    ports = [free_port() for _ in range(NODES)]
+    ports = [free_port_with_companion(CLUSTER_BUS_OFFSET) for _ in range(NODES)]
     servers = [subprocess.Popen([_binary("redis-server"), "--port", str(port), "--bind", "127.0.0.1",
                                  "--cluster-enabled", "yes", "--cluster-config-file", f"nodes-{port}.conf",
                                  "--dir", str(home), "--save", "", "--appendonly", "no"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for port in ports]
     try:
-        _wait_for_nodes(ports)
+        _wait_for_nodes(ports, servers)
         subprocess.run([_binary("redis-cli"), "--cluster", "create", *(f"127.0.0.1:{p}" for p in ports),
                         "--cluster-replicas", "0", "--cluster-yes"], check=True, capture_output=True, timeout=30)
         _wait_for_state_ok(ports)
@@ -58,9 +59,10 @@ def _cli(port: int, *args: str) -> str:
     return subprocess.run([_binary("redis-cli"), "-p", str(port), *args], capture_output=True, text=True).stdout
 
 
-def _wait_for_nodes(ports: list[int]) -> None:
+def _wait_for_nodes(ports: list[int], servers: list) -> None:
     deadline = time.monotonic() + 30  # a loaded machine starts them slowly
     while not all(_cli(p, "ping").strip() == "PONG" for p in ports):
+        assert all(server.poll() is None for server in servers), "a redis-server exited while starting"
         assert time.monotonic() < deadline, "redis-server did not start"
         time.sleep(0.05)
 

@@ -39,3 +39,15 @@ def free_port_block(count: int) -> int:
 
 def free_port() -> int:
     return free_port_block(1)
+
+
+def free_port_with_companion(offset: int) -> int:
+    """A free port whose `port + offset` is free too, both below the ephemeral range (a Redis Cluster
+    node also binds its bus on port + 10000)."""
+    ceiling = _ephemeral_floor() - offset - 1
+    while True:
+        port = random.randint(20000, ceiling)
+        pair = {port, port + offset}
+        if not _used.intersection(pair) and all(_is_free(p) for p in pair):
+            _used.update(pair)
+            return port
