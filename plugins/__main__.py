@@ -1,6 +1,7 @@
 """python -m plugins [--index N]: run sidecar process N on CLEW_SIDECAR_PORT + N."""
 import argparse
-import asyncio
+
+import uvloop
 
 from plugins.server import serve
 from schemas import logs
@@ -15,7 +16,7 @@ def main() -> None:
     settings = Settings.from_env()
     settings.require_secrets()
     try:
-        asyncio.run(serve(settings, settings.sidecar_port + args.index, settings.sidecar_metrics_port + args.index))
+        uvloop.run(serve(settings, settings.sidecar_port + args.index, settings.sidecar_metrics_port + args.index))
     except KeyboardInterrupt:
         pass
 
