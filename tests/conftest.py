@@ -9,10 +9,8 @@ import socket
 import uuid
 
 import pytest
-import redis
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import create_async_engine
 
+from tests.support.cleanup import delete_prefix, drop_schema
 from tests.support.stack import EMBEDDED, Backend, start_gateway
 
 POSTGRES_URL = os.environ.get("CLEW_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
@@ -37,19 +35,13 @@ def _require_services() -> None:
     pytest.skip(message)
 
 
+# On the services named above; the deploy and e2e fixtures import these too.
 async def _drop_schema(schema: str) -> None:
-    engine = create_async_engine(POSTGRES_URL)
-    async with engine.begin() as conn:
-        await conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    await engine.dispose()
+    await drop_schema(POSTGRES_URL, schema)
 
 
 def _delete_prefix(prefix: str) -> None:
-    client = redis.Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
-    if keys:
-        client.delete(*keys)
-    client.close()
+    delete_prefix(REDIS_URL, prefix)
 
 
 @pytest.fixture(scope="session", params=["embedded", "postgres"])
@@ -101,6 +93,16 @@ def migrated_settings(request, tmp_path):
     yield settings
     if schema:
         asyncio.run(_drop_schema(schema))
+
+
+@pytest.fixture
+async def migrated_engine(migrated_settings):
+    """An engine on the `migrated_settings` database (each backend in turn), disposed afterwards."""
+    from schemas.database import create_engine
+
+    engine = create_engine(migrated_settings.database_url, migrated_settings.database_schema)
+    yield engine
+    await engine.dispose()
 
 
 def pytest_configure(config):

@@ -8,15 +8,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import aiohttp
-import redis
 import sqlalchemy as sa
 import yaml
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from control_plane.changes import record_account_change
 from schemas.database import create_engine
 from schemas.tables import accounts
 from tests.support.api import Account, call, create_key, login, unique_email
+from tests.support.cleanup import delete_prefix, drop_schema
 from tests.support.stack import ROOT, Backend, Gateway, start_gateway
 
 POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -33,23 +32,8 @@ def bench_backend():
     try:
         yield backend
     finally:
-        asyncio.run(_drop_schema(backend.schema))
-        _delete_prefix(backend.redis_prefix)
-
-
-async def _drop_schema(schema: str) -> None:
-    engine = create_async_engine(POSTGRES_URL)
-    async with engine.begin() as conn:
-        await conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    await engine.dispose()
-
-
-def _delete_prefix(prefix: str) -> None:
-    client = redis.Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
-    if keys:
-        client.delete(*keys)
-    client.close()
+        asyncio.run(drop_schema(POSTGRES_URL, backend.schema))
+        delete_prefix(REDIS_URL, backend.redis_prefix)
 
 
 def bench_config(home: Path) -> Path:

@@ -78,10 +78,8 @@ def own(backend, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 async def receiver():
-    server = Receiver()
-    await server.start()
-    yield server
-    await server.stop()
+    async with Receiver() as server:
+        yield server
 
 
 @pytest.fixture

@@ -20,13 +20,6 @@ def _event(**changes) -> UsageEvent:
 
 
 @pytest.fixture
-async def engine(migrated_settings):
-    engine = create_engine(migrated_settings.database_url, migrated_settings.database_schema)
-    yield engine
-    await engine.dispose()
-
-
-@pytest.fixture
 async def redis_client(redis_prefix):
     url, prefix = redis_prefix
     client = Redis.from_url(url)
@@ -34,12 +27,12 @@ async def redis_client(redis_prefix):
     await client.aclose()
 
 
-async def test_database_sink_inserts_once_and_ignores_a_duplicate(engine):
+async def test_database_sink_inserts_once_and_ignores_a_duplicate(migrated_engine):
     event = _event()
-    sink = DatabaseSink(engine)
+    sink = DatabaseSink(migrated_engine)
     await sink.publish(event)
     await sink.publish(event)
-    async with engine.connect() as conn:
+    async with migrated_engine.connect() as conn:
         rows = (await conn.execute(sa.select(usage_events))).all()
     assert len(rows) == 1
     assert rows[0].request_id == event.request_id and rows[0].total_tokens == 42 and rows[0].cost_nanos == 4_200

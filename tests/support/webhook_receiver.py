@@ -72,6 +72,13 @@ class Receiver:
     async def stop(self) -> None:
         await self._runner.cleanup()
 
+    async def __aenter__(self) -> "Receiver":
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info) -> None:
+        await self.stop()
+
     async def wait_for(self, path: str, count: int = 1, timeout: float = 15.0) -> list[Received]:
         """The first `count` deliveries to `path`, waiting up to `timeout` seconds for them."""
         loop = asyncio.get_running_loop()

@@ -41,10 +41,8 @@ async def _eventually(check, timeout: float = 5.0) -> None:
 
 
 @pytest.fixture
-async def engine(migrated_settings):
-    engine = create_engine(migrated_settings.database_url, migrated_settings.database_schema)
-    yield engine
-    await engine.dispose()
+def engine(migrated_engine):
+    return migrated_engine
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from sqlalchemy.sql.expression import ClauseElement, Executable
 
 from control_plane.usage import report
 from control_plane.usage.periods import DAY, MONTH
-from schemas.database import create_engine
 from schemas.tables import usage_events
 
 INDEX = "ix_usage_events_account_id_created_at"
@@ -43,20 +42,13 @@ def _row(account: str, at: datetime, tokens: int = 10) -> dict:
 
 
 @pytest.fixture
-async def engine(migrated_settings):
-    engine = create_engine(migrated_settings.database_url, migrated_settings.database_schema)
-    yield engine
-    await engine.dispose()
-
-
-@pytest.fixture
-async def loaded(engine):
+async def loaded(migrated_engine):
     rows = [_row(f"acct_{n % 300}", NOW - timedelta(minutes=17 * n)) for n in range(30_000)]
-    async with engine.begin() as conn:
+    async with migrated_engine.begin() as conn:
         for start in range(0, len(rows), 5_000):
             await conn.execute(sa.insert(usage_events), rows[start:start + 5_000])
         await conn.execute(sa.text("ANALYZE"))
-    return engine
+    return migrated_engine
 
 
 def _queries(dialect: str) -> dict:
@@ -77,11 +69,12 @@ async def test_every_usage_query_is_a_range_scan_of_the_account_index(loaded):
             assert INDEX in plan and "Seq Scan" not in plan and "SCAN usage_events" not in plan, f"{name}:\n{plan}"
 
 
-async def test_days_are_utc_days_whatever_the_session_time_zone(engine):
+async def test_days_are_utc_days_whatever_the_session_time_zone(migrated_engine):
     late = datetime(2026, 3, 9, 23, 30, tzinfo=UTC)  # 10 March already in Auckland, still 9 March in UTC
-    async with engine.begin() as conn:
-        await conn.execute(sa.insert(usage_events), [_row("acct_tz", late, 5), _row("acct_tz", late + timedelta(hours=1), 7)])
-    async with engine.connect() as conn:
+    async with migrated_engine.begin() as conn:
+        await conn.execute(sa.insert(usage_events), [_row("acct_tz", late, 5),
+                                                     _row("acct_tz", late + timedelta(hours=1), 7)])
+    async with migrated_engine.connect() as conn:
         if conn.dialect.name == "postgresql":
             await conn.execute(sa.text("SET TIME ZONE 'Pacific/Auckland'"))
         days = await report.by_period_and_model(conn, "acct_tz", datetime(2026, 3, 1, tzinfo=UTC),
@@ -90,12 +83,12 @@ async def test_days_are_utc_days_whatever_the_session_time_zone(engine):
         "2026-03-09": 5, "2026-03-10": 7}
 
 
-async def test_months_split_at_the_first_utc_instant(engine):
+async def test_months_split_at_the_first_utc_instant(migrated_engine):
     boundary = datetime(2026, 3, 1, tzinfo=UTC)
-    async with engine.begin() as conn:
+    async with migrated_engine.begin() as conn:
         await conn.execute(sa.insert(usage_events), [_row("acct_m", boundary - timedelta(microseconds=1), 3),
                                                      _row("acct_m", boundary, 4)])
-    async with engine.connect() as conn:
+    async with migrated_engine.connect() as conn:
         months = await report.by_period_and_model(conn, "acct_m", datetime(2026, 1, 1, tzinfo=UTC),
                                                   datetime(2026, 5, 1, tzinfo=UTC), MONTH)
     assert {month: sum(t.total_tokens for t in models.values()) for month, models in months.items()} == {

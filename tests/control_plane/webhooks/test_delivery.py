@@ -13,7 +13,6 @@ from control_plane.webhooks import store
 from control_plane.webhooks.delivery import DeliveryWorker, backoff
 from control_plane.webhooks.events import emit
 from control_plane.webhooks.signing import SecretBox
-from schemas.database import create_engine
 from schemas.tables import accounts, webhook_attempts, webhook_deliveries
 from tests.support.webhook_receiver import Receiver, signature_is_valid
 
@@ -23,18 +22,14 @@ CONFIG = {"max_attempts": 4, "backoff_seconds": 0.1, "timeout_seconds": 0.5, "al
 
 
 @pytest.fixture
-async def engine(migrated_settings):
-    engine = create_engine(migrated_settings.database_url, migrated_settings.database_schema)
-    yield engine
-    await engine.dispose()
+def engine(migrated_engine):
+    return migrated_engine
 
 
 @pytest.fixture
 async def receiver():
-    server = Receiver()
-    await server.start()
-    yield server
-    await server.stop()
+    async with Receiver() as server:
+        yield server
 
 
 @pytest.fixture

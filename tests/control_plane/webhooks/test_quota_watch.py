@@ -12,7 +12,6 @@ from control_plane.usage.ledger import insert_events
 from control_plane.webhooks import store
 from control_plane.webhooks.quota_watch import QuotaWatch, crossed
 from control_plane.webhooks.signing import SecretBox
-from schemas.database import create_engine
 from schemas.events import UsageEvent
 from schemas.gateway import GatewayConfig
 from schemas.tables import accounts, quota_notifications, webhook_deliveries
@@ -31,10 +30,8 @@ def test_thresholds_crossed(used, quota, expected):
 
 
 @pytest.fixture
-async def engine(migrated_settings):
-    engine = create_engine(migrated_settings.database_url, migrated_settings.database_schema)
-    yield engine
-    await engine.dispose()
+def engine(migrated_engine):
+    return migrated_engine
 
 
 @pytest.fixture
