@@ -3,9 +3,8 @@
 `parse` reads the body and its `model`; once the model is known, `check_image` / `check_video`
 judge the rest against what gateway.yaml says the model can do, and fill in OpenAI's defaults.
 """
-import json
-
-from plugins.context import Reject
+from plugins import json_body
+from plugins.json_body import invalid
 
 MAX_IMAGE_PROMPT = 4000  # OpenAI's limit for dall-e-3
 MAX_VIDEO_PROMPT = 2000  # MiniMax's limit for its video models
@@ -13,37 +12,18 @@ DEFAULT_MAX_IMAGES = 10
 RESPONSE_FORMATS = ("url", "b64_json")
 VIDEO_PARAMS = {"model", "prompt"}
 
-
-def _invalid(message: str, param: str | None, code: str | None = "invalid_value") -> Reject:
-    return Reject(400, message, code, param=param, reason="invalid_request")
-
-
-def parse(body: bytes) -> dict:
-    """The JSON body, an object with a non-empty string `model`."""
-    try:
-        request = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise _invalid("We could not parse the JSON body of your request: expected a JSON object.", None,
-                       "invalid_json") from None
-    if not isinstance(request, dict):
-        raise _invalid("The request body must be a JSON object.", None, "invalid_json")
-    model = request.get("model")
-    if model is None:
-        raise _invalid("You must provide a model parameter.", "model", "missing_required_parameter")
-    if not isinstance(model, str) or not model:
-        raise _invalid("Invalid type for 'model': expected a non-empty string.", "model", "invalid_type")
-    return request
+parse = json_body.parse  # a media request's body and model are read as any other request's
 
 
 def _check_prompt(request: dict, limit: int) -> None:
     prompt = request.get("prompt")
     if prompt is None:
-        raise _invalid("Missing required parameter: 'prompt'.", "prompt", "missing_required_parameter")
+        raise invalid("Missing required parameter: 'prompt'.", "prompt", "missing_required_parameter")
     if not isinstance(prompt, str) or not prompt.strip():
-        raise _invalid("Invalid 'prompt': expected a non-empty string.", "prompt", "invalid_type")
+        raise invalid("Invalid 'prompt': expected a non-empty string.", "prompt", "invalid_type")
     if len(prompt) > limit:
-        raise _invalid(f"Invalid 'prompt': string too long. Expected a string with maximum length {limit}, "
-                       f"but got a string with length {len(prompt)} instead.", "prompt", "string_above_max_length")
+        raise invalid(f"Invalid 'prompt': string too long. Expected a string with maximum length {limit}, "
+                      f"but got a string with length {len(prompt)} instead.", "prompt", "string_above_max_length")
 
 
 def _check_n(request: dict, name: str, most: int) -> int:
@@ -51,13 +31,13 @@ def _check_n(request: dict, name: str, most: int) -> int:
     if n is None:
         return 1
     if not isinstance(n, int) or isinstance(n, bool):
-        raise _invalid("Invalid type for 'n': expected an integer.", "n", "invalid_type")
+        raise invalid("Invalid type for 'n': expected an integer.", "n", "invalid_type")
     if n < 1:
-        raise _invalid(f"Invalid 'n': integer below minimum value. Expected a value >= 1, but got {n} instead.",
-                       "n", "integer_below_min_value")
+        raise invalid(f"Invalid 'n': integer below minimum value. Expected a value >= 1, but got {n} instead.",
+                      "n", "integer_below_min_value")
     if n > most:
-        raise _invalid(f"Invalid 'n': `{name}` makes at most {most} image{'s' if most > 1 else ''} per request, "
-                       f"but got {n}.", "n", "integer_above_max_value")
+        raise invalid(f"Invalid 'n': `{name}` makes at most {most} image{'s' if most > 1 else ''} per request, "
+                      f"but got {n}.", "n", "integer_above_max_value")
     return n
 
 
@@ -66,7 +46,7 @@ def _choice(request: dict, param: str, allowed: list, default: str) -> str:
     if value is None:
         return default
     if value not in allowed:
-        raise _invalid(f"Invalid '{param}': {value!r} is not one of {list(allowed)}.", param)
+        raise invalid(f"Invalid '{param}': {value!r} is not one of {list(allowed)}.", param)
     return value
 
 
@@ -74,7 +54,7 @@ def check_image(request: dict, name: str, model: dict) -> dict:
     """The request with `n`, `size` and `response_format` judged against the model and filled in."""
     _check_prompt(request, MAX_IMAGE_PROMPT)
     if request.get("stream") not in (None, False):
-        raise _invalid(f"Streaming is not supported for `{name}`.", "stream", "unsupported_value")
+        raise invalid(f"Streaming is not supported for `{name}`.", "stream", "unsupported_value")
     sizes = model["sizes"]
     return {**request, "n": _check_n(request, name, model.get("max_images", DEFAULT_MAX_IMAGES)),
             "size": _choice(request, "size", sizes, sizes[0]),
@@ -84,6 +64,6 @@ def check_image(request: dict, name: str, model: dict) -> dict:
 def check_video(request: dict) -> dict:
     unknown = sorted(set(request) - VIDEO_PARAMS)
     if unknown:
-        raise _invalid(f"Unrecognized request argument supplied: {unknown[0]}", unknown[0], "unknown_parameter")
+        raise invalid(f"Unrecognized request argument supplied: {unknown[0]}", unknown[0], "unknown_parameter")
     _check_prompt(request, MAX_VIDEO_PROMPT)
     return request

@@ -8,12 +8,12 @@ import argparse
 import asyncio
 import logging
 import os
-import signal
 
 from aiohttp import web
 
 from plugins.simulator.app import create_app
 from plugins.simulator.options import SimDefaults
+from schemas.shutdown import until_terminated
 
 log = logging.getLogger("clew.simulator")
 
@@ -42,11 +42,8 @@ async def serve(args: argparse.Namespace) -> None:
     await site.start()
     host, port = runner.addresses[0][:2]  # the bound address, so --port 0 reports the real port
     log.info("provider simulator listening on %s:%s", host, port)
-    stop = asyncio.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        asyncio.get_running_loop().add_signal_handler(signum, stop.set)
     try:
-        await stop.wait()
+        await until_terminated()
     finally:
         await runner.cleanup()
 

@@ -19,7 +19,7 @@ from plugins.simulator.chat import _bearer_key, _fault, _read_json
 from plugins.simulator.errors import ApiError, injected, invalid
 from plugins.simulator.ledger import key_fingerprint
 from plugins.simulator.minimax import MiniMaxError, check_key, forced_failure, invalid_params, ok
-from plugins.simulator.options import parse_options
+from plugins.simulator.options import SimOptions, parse_options
 from plugins.simulator.state import STATE, SimState
 
 PNG_1X1 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
@@ -32,6 +32,23 @@ async def pause(options, fault) -> None:
     """The latency asked for by header and by fault rules, as for chat."""
     if options.latency_ms + fault.latency_ms:
         await asyncio.sleep((options.latency_ms + fault.latency_ms) / 1000)
+
+
+async def read_minimax_call(request: web.Request) -> tuple[str, object, SimOptions]:
+    """The key, JSON body and simulation options of a call in MiniMax's shape; MiniMaxError or ApiError if bad."""
+    key = check_key(request.headers)
+    body = await _read_json(request)
+    return key, body, parse_options(request.headers, request.app[STATE].defaults)
+
+
+async def injected_failure(state: SimState, options: SimOptions, entry: dict, model: str) -> web.Response | None:
+    """The failure a header or fault rule injects into the call, recorded, after the latency asked for; or None."""
+    fault = _fault(state, options, entry["provider"], model)
+    await pause(options, fault)
+    if fault.status is None:
+        return None
+    state.ledger.record(entry | {"status": fault.status})
+    return injected(fault.status, fault.retry_after).response()
 
 
 def image_urls(provider: str, image_id: str, count: int) -> list[str]:
@@ -58,11 +75,9 @@ async def handle_openai_images(request: web.Request) -> web.Response:
     except ApiError as error:
         return error.response()
     entry = _entry(request, "images", key, body, received_at)
-    fault = _fault(state, options, entry["provider"], body["model"])
-    await pause(options, fault)
-    if fault.status is not None:
-        state.ledger.record(entry | {"status": fault.status})
-        return injected(fault.status, fault.retry_after).response()
+    failure = await injected_failure(state, options, entry, body["model"])
+    if failure is not None:
+        return failure
     entry.update(id=f"img-sim-{uuid.uuid4().hex}", status=200, images=body["n"])
     state.ledger.record(entry)
     if body["response_format"] == "b64_json":
@@ -102,19 +117,13 @@ async def handle_minimax_image(request: web.Request) -> web.Response:
     state: SimState = request.app[STATE]
     received_at = time.time()
     try:
-        key = check_key(request.headers)
-        body = await _read_json(request)
-        options = parse_options(request.headers, state.defaults)
-    except ApiError as error:
-        return error.response()
-    except MiniMaxError as error:
+        key, body, options = await read_minimax_call(request)
+    except (ApiError, MiniMaxError) as error:
         return error.response()
     entry = _entry(request, "image", key, body if isinstance(body, dict) else {}, received_at)
-    fault = _fault(state, options, entry["provider"], str(entry["model"]))
-    await pause(options, fault)
-    if fault.status is not None:
-        state.ledger.record(entry | {"status": fault.status})
-        return injected(fault.status, fault.retry_after).response()
+    failure = await injected_failure(state, options, entry, str(entry["model"]))
+    if failure is not None:
+        return failure
     try:
         n, response_format = _minimax_request(body, request.headers)
     except MiniMaxError as error:

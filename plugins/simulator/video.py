@@ -15,12 +15,10 @@ import uuid
 
 from aiohttp import web
 
-from plugins.simulator.chat import _fault, _read_json
-from plugins.simulator.errors import ApiError, injected, invalid
-from plugins.simulator.images import pause
+from plugins.simulator.errors import ApiError, invalid
+from plugins.simulator.images import injected_failure, read_minimax_call
 from plugins.simulator.ledger import key_fingerprint
 from plugins.simulator.minimax import MiniMaxError, check_key, forced_failure, invalid_params, ok
-from plugins.simulator.options import parse_options
 from plugins.simulator.state import STATE, SimState
 from plugins.simulator.video_tasks import VideoTask
 
@@ -52,19 +50,15 @@ async def handle_create(request: web.Request) -> web.Response:
     state: SimState = request.app[STATE]
     received_at = time.time()
     try:
-        key = check_key(request.headers)
-        body = await _read_json(request)
-        options = parse_options(request.headers, state.defaults)
+        key, body, options = await read_minimax_call(request)
         polls, outcome = _task_options(request.headers, state.defaults.video_polls)
     except (ApiError, MiniMaxError) as error:
         return error.response()
     model = body.get("model") if isinstance(body, dict) else None
     entry = _entry(request, "video", key, received_at, model=model)
-    fault = _fault(state, options, entry["provider"], str(model))
-    await pause(options, fault)
-    if fault.status is not None:
-        state.ledger.record(entry | {"status": fault.status})
-        return injected(fault.status, fault.retry_after).response()
+    failure = await injected_failure(state, options, entry, str(model))
+    if failure is not None:
+        return failure
     try:
         _check_create(body, request.headers)
     except MiniMaxError as error:
@@ -87,41 +81,45 @@ def _check_create(body, headers) -> None:
         raise invalid_params(f"prompt must be 1 to {MAX_PROMPT} characters")
 
 
-async def handle_query(request: web.Request) -> web.Response:
+def _answer_for_task(request: web.Request, api: str, param: str, find, answer) -> web.Response:
+    """The answer to a query naming a task by `param` (looked up with `find`), recorded in the ledger.
+    `answer(task)` gives the ledger fields and body for a task found; an unknown name is MiniMax's invalid params."""
     state: SimState = request.app[STATE]
     try:
         key = check_key(request.headers)
     except MiniMaxError as error:
         return error.response()
-    task_id = request.query.get("task_id", "")
-    task = state.videos.task(task_id)
-    entry = _entry(request, "video_query", key, time.time(), id=task_id, model=task.model if task else None)
+    name = request.query.get(param, "")
+    task = find(name)
+    entry = _entry(request, api, key, time.time(), id=name, model=task.model if task else None)
     if task is None:
-        state.ledger.record(entry | {"base_status": 2013})
-        return invalid_params("task_id not found").response()
+        error = invalid_params(f"{param} not found")
+        state.ledger.record(entry | {"base_status": error.code})
+        return error.response()
+    fields, body = answer(task)
+    state.ledger.record(entry | {"base_status": 0} | fields)
+    return ok(body)
+
+
+async def handle_query(request: web.Request) -> web.Response:
+    return _answer_for_task(request, "video_query", "task_id", request.app[STATE].videos.task, _status)
+
+
+def _status(task: VideoTask) -> tuple[dict, dict]:
     status = task.advance()
-    state.ledger.record(entry | {"base_status": 0, "task_status": status})
     answer = {"task_id": task.task_id, "status": status, "file_id": task.file_id if status == "Success" else ""}
     if status == "Success":
         answer.update(video_width=1366, video_height=768)
     elif status == "Fail":
         answer["error_message"] = "Simulated generation failure."
-    return ok(answer)
+    return {"task_status": status}, answer
 
 
 async def handle_file(request: web.Request) -> web.Response:
-    state: SimState = request.app[STATE]
-    try:
-        key = check_key(request.headers)
-    except MiniMaxError as error:
-        return error.response()
-    file_id = request.query.get("file_id", "")
-    task = state.videos.file(file_id)
-    entry = _entry(request, "files", key, time.time(), id=file_id, model=task.model if task else None)
-    if task is None:
-        state.ledger.record(entry | {"base_status": 2013})
-        return invalid_params("file_id not found").response()
-    state.ledger.record(entry | {"base_status": 0})
-    return ok({"file": {"file_id": int(file_id), "bytes": 1048576, "created_at": task.created,
-                        "filename": "output.mp4", "purpose": "video_generation",
-                        "download_url": f"https://sim.invalid/{task.provider}/files/{file_id}/output.mp4"}})
+    return _answer_for_task(request, "files", "file_id", request.app[STATE].videos.file, _file)
+
+
+def _file(task: VideoTask) -> tuple[dict, dict]:
+    return {}, {"file": {"file_id": int(task.file_id), "bytes": 1048576, "created_at": task.created,
+                         "filename": "output.mp4", "purpose": "video_generation",
+                         "download_url": f"https://sim.invalid/{task.provider}/files/{task.file_id}/output.mp4"}}

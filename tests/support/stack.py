@@ -14,6 +14,7 @@ from tests.support.ports import free_port, free_port_block
 ROOT = Path(__file__).resolve().parents[2]
 READY_LINE = "Clew Gateway is ready"
 START_TIMEOUT = 90
+START_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,21 @@ def gateway_env(backend: Backend, home: Path, extra_env: dict | None = None) -> 
 
 
 def start_gateway(backend: Backend, home: Path, extra_env: dict | None = None) -> Gateway:
+    # A port found free can be taken before our server binds it (another test run on this machine):
+    # such a start is tried again on other ports; any other failure is the test's.
+    for _ in range(START_ATTEMPTS - 1):
+        try:
+            return _start(backend, home, extra_env)
+        except PortTaken:
+            pass
+    return _start(backend, home, extra_env)
+
+
+class PortTaken(RuntimeError):
+    pass
+
+
+def _start(backend: Backend, home: Path, extra_env: dict | None) -> Gateway:
     env = gateway_env(backend, home, extra_env)
     log_path = home / "clew-up.log"
     started = time.monotonic()
@@ -141,7 +157,8 @@ def start_gateway(backend: Backend, home: Path, extra_env: dict | None = None) -
     while READY_LINE not in gateway.log():
         if process.poll() is not None or time.monotonic() - started > START_TIMEOUT:
             gateway.stop()
-            raise RuntimeError(f"clew up did not become ready:\n{gateway.log()}")
+            failure = PortTaken if "Address already in use" in gateway.log() else RuntimeError
+            raise failure(f"clew up did not become ready:\n{gateway.log()}")
         time.sleep(0.1)
     gateway.started_in = time.monotonic() - started
     return gateway

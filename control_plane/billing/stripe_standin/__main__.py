@@ -7,11 +7,11 @@ import argparse
 import asyncio
 import logging
 import os
-import signal
 
 from aiohttp import web
 
 from control_plane.billing.stripe_standin.app import create_app
+from schemas.shutdown import until_terminated
 
 log = logging.getLogger("clew.stripe_standin")
 
@@ -30,11 +30,8 @@ async def serve(args: argparse.Namespace, api_key: str, webhook_secret: str) -> 
     await runner.setup()
     await web.TCPSite(runner, args.host, args.port).start()
     log.info("Stripe stand-in listening on %s:%d", args.host, args.port)
-    stop = asyncio.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        asyncio.get_running_loop().add_signal_handler(signum, stop.set)
     try:
-        await stop.wait()
+        await until_terminated()
     finally:
         await runner.cleanup()
 
