@@ -48,7 +48,8 @@ def _model_changes(kind: str, name: str, old: dict, new: dict) -> list[str]:
         if was is None or now is None or Decimal(was) != Decimal(now):
             what, unit = label.split(" ", 1) if not label.startswith("per ") else ("", label)
             lines.append(f"price changed: {name} {what + ' ' if what else ''}"
-                         f"{usd(was) if was is not None else 'none'} → {usd(now) if now is not None else 'none'} {unit}")
+                         f"{usd(was) if was is not None else 'none'} → "
+                         f"{usd(now) if now is not None else 'none'} {unit}")
     unpriced = [{k: v for k, v in model.items() if not k.startswith("price_per_")} for model in (old, new)]
     return lines + _field_changes(kind, name, *unpriced)
 

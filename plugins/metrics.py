@@ -9,7 +9,8 @@ CACHE_LOOKUPS = Counter("clew_sidecar_identity_cache_lookups_total", "Identity c
 CHANGE_FEED_ERRORS = Counter("clew_sidecar_change_feed_errors_total", "Failed polls of the account change feed")
 
 # The AI data plane. Labels are bounded sets from gateway.yaml: never an account, key or request id.
-REQUESTS = Counter("clew_requests_total", "AI requests that reached a provider", ["model", "provider", "tier", "status"])
+REQUESTS = Counter("clew_requests_total", "AI requests that reached a provider",
+                   ["model", "provider", "tier", "status"])
 TOKENS = Counter("clew_tokens_total", "Tokens reported by providers", ["model", "provider", "tier", "kind"])
 COST = Counter("clew_cost_usd_total", "Cost of AI requests in USD", ["model", "provider", "tier"])
 REJECTIONS = Counter("clew_sidecar_rejections_total", "AI requests refused by the sidecar, by reason", ["reason"])

@@ -37,8 +37,8 @@ class RouterPlugin(Plugin):
         model = resolve(runtime, request["model"], "chat")  # 404 if unknown, 400 if an image or video model
         upstream = runtime.upstreams[model.provider]
         stream = request.get("stream", False)
-        ctx.state.update(request=request, model=model, stream=stream, key_source="pool",
-                         client_wants_usage=stream and (request.get("stream_options") or {}).get("include_usage") is True)
+        ctx.state.update(request=request, model=model, stream=stream, key_source="pool", client_wants_usage=(
+            stream and (request.get("stream_options") or {}).get("include_usage") is True))
         request["model"] = model.upstream_model
         if stream:
             request["stream_options"] = {**(request.get("stream_options") or {}), "include_usage": True}

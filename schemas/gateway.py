@@ -99,7 +99,8 @@ def _cross_references(data: dict) -> list[str]:
 
 # What a provider must offer for each kind of model: one of the image APIs, or all of the video ones.
 MEDIA_APIS = {"image": ({"images_path", "image_path"}, "images_path or image_path"),
-              "video": ({"video_path", "video_query_path", "files_path"}, "video_path, video_query_path and files_path")}
+              "video": ({"video_path", "video_query_path", "files_path"},
+                        "video_path, video_query_path and files_path")}
 
 
 def _media_apis(providers: dict, models: dict) -> list[str]:

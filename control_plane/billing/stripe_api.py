@@ -27,7 +27,8 @@ async def http_session(app: web.Application):
 def client(app: web.Application, billing: Billing) -> stripe.StripeClient:
     if not billing.secret_key:
         raise ApiError(503, "Billing is not configured on this gateway", "billing_unavailable")
-    return stripe.StripeClient(billing.secret_key, base_addresses={"api": billing.api_base} if billing.api_base else None,
+    return stripe.StripeClient(billing.secret_key,
+                               base_addresses={"api": billing.api_base} if billing.api_base else None,
                                http_client=stripe.AIOHTTPClient(session=app[HTTP]), max_network_retries=2)
 
 

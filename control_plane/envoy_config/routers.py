@@ -88,7 +88,8 @@ def retry_policy(attempts: int) -> dict:
         "retriable_status_codes": RETRIABLE_STATUSES,
         "num_retries": attempts - 1,
         "retry_priority": {"name": "envoy.retry_priorities.previous_priorities", "typed_config": {
-            "@type": "type.googleapis.com/envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig",
+            "@type": "type.googleapis.com/envoy.extensions.retry.priority.previous_priorities.v3."
+                     "PreviousPrioritiesConfig",
             "update_frequency": 1}},
     }
 

@@ -87,7 +87,8 @@ class DeliveryWorker:
                 .with_for_update(skip_locked=True))).scalars().all()
             if not ids:
                 return []
-            await conn.execute(sa.update(deliveries).where(deliveries.c.id.in_(ids)).values(next_attempt_at=now + lease))
+            await conn.execute(sa.update(deliveries).where(deliveries.c.id.in_(ids))
+                               .values(next_attempt_at=now + lease))
             return (await conn.execute(
                 sa.select(deliveries.c.id, deliveries.c.webhook_id, deliveries.c.event_type, deliveries.c.payload,
                           deliveries.c.attempts, hooks.c.url, hooks.c.secret_encrypted, hooks.c.deleted_at)

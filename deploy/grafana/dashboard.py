@@ -55,8 +55,8 @@ ROWS = [
         timeseries("AI requests by provider", "Requests that reached a provider, per second (sidecar).",
                    [target(f"sum by (provider) (rate(clew_requests_total{RATE}))", "{{provider}}")], "reqps"),
         timeseries("All requests through Envoy by status class", "Every route, management and public ones included.",
-                   [target(f"sum by (envoy_response_code_class) (rate(envoy_http_downstream_rq_xx{{{LISTENERS}}}{RATE}))",
-                           "{{envoy_response_code_class}}xx")], "reqps"),
+                   [target(f"sum by (envoy_response_code_class) (rate(envoy_http_downstream_rq_xx"
+                           f"{{{LISTENERS}}}{RATE}))", "{{envoy_response_code_class}}xx")], "reqps"),
         timeseries("AI requests by tier", "Which tiers the traffic comes from.",
                    [target(f"sum by (tier) (rate(clew_requests_total{RATE}))", "{{tier}}")], "reqps"),
         timeseries("Control-plane requests by route and status", "Sign-ups, logins, keys, usage... (control plane).",
@@ -70,13 +70,15 @@ ROWS = [
         timeseries("AI errors by status", "AI responses with a 4xx or 5xx status after reaching a provider.",
                    [target(f"sum by (status) (rate(clew_requests_total{{status=~\"[45]..\"}}{RATE}))", "{{status}}")],
                    "reqps"),
-        timeseries("Upstream errors by provider and reason", "Provider calls that failed: the ClewUpstreamProviderFailing "
-                   "alert counts http_5xx, timeout, unreachable and disconnected.",
+        timeseries("Upstream errors by provider and reason", "Provider calls that failed: the "
+                   "ClewUpstreamProviderFailing alert counts http_5xx, timeout, unreachable and disconnected.",
                    [target(f"sum by (provider, reason) (rate(clew_upstream_errors_total{RATE}))",
                            "{{provider}} {{reason}}")], "reqps"),
-        timeseries("Rejections by reason", "Requests the sidecar refused: rate limits, quotas, bad requests, unknown models.",
+        timeseries("Rejections by reason", "Requests the sidecar refused: rate limits, quotas, bad requests, "
+                   "unknown models.",
                    [target(f"sum by (reason) (rate(clew_sidecar_rejections_total{RATE}))", "{{reason}}")], "reqps"),
-        timeseries("Authentication failures by reason", "Bad keys and tokens (sidecar) and failed logins (control plane).",
+        timeseries("Authentication failures by reason", "Bad keys and tokens (sidecar) and failed logins "
+                   "(control plane).",
                    [target(f"sum by (reason) (rate(clew_sidecar_auth_failures_total{RATE}))", "sidecar {{reason}}"),
                     target(f"sum by (reason) (rate(clew_control_plane_auth_failures_total{RATE}))",
                            "control plane {{reason}}")], "reqps"),
@@ -89,7 +91,8 @@ ROWS = [
                    "reqps"),
     ]),
     ("Latency", [
-        timeseries("AI request latency", "From the first byte Envoy handed the sidecar to the last byte of the response.",
+        timeseries("AI request latency", "From the first byte Envoy handed the sidecar to the last byte of "
+                   "the response.",
                    quantiles("clew_request_duration_seconds"), "s"),
         timeseries("AI request latency p95 by model", "Slow models stand out here.",
                    quantiles("clew_request_duration_seconds", "model", (0.95,)), "s"),

@@ -102,8 +102,8 @@ def ratio_lines(r: dict) -> list[str]:
             f"{d['sidecar'] + d['envoy']:.3f}   (control plane {d['control_plane']:.3f}, machine {d['machine']:.3f})",
             f"                  bare Envoy: JSON {x['bare_envoy_cpu_ms_per_request']:.3f}, "
             f"stream {x['bare_envoy_stream_cpu_ms_per_request']:.3f};   stream/JSON (d/c) {x['d_over_c_cpu']:.2f}x",
-            f"  sidecar RSS ({x['sidecar_processes']} processes together) after c {x['sidecar_rss_mb_after_c']:.1f} MB, "
-            f"after d {x['sidecar_rss_mb_after_d']:.1f} MB",
+            f"  sidecar RSS ({x['sidecar_processes']} processes together) "
+            f"after c {x['sidecar_rss_mb_after_c']:.1f} MB, after d {x['sidecar_rss_mb_after_d']:.1f} MB",
         ]
     return lines
 

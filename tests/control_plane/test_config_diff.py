@@ -68,7 +68,8 @@ def test_model_moved_to_another_provider():
 
 
 def test_other_settings_by_their_path():
-    assert _diff(lambda d: d["upstream"].update(timeout_seconds=60)) == ["setting changed: upstream.timeout_seconds 120 → 60"]
+    assert _diff(lambda d: d["upstream"].update(timeout_seconds=60)) == [
+        "setting changed: upstream.timeout_seconds 120 → 60"]
 
 
 def test_image_model_price_per_image():
@@ -99,7 +100,8 @@ def _run(*args) -> subprocess.CompletedProcess:
 
 def test_cli_prints_the_lines_and_exits_0(tmp_path):
     new = tmp_path / "gateway.yaml"
-    new.write_text((ROOT / "gateway.yaml").read_text().replace("requests_per_minute: 100,", "requests_per_minute: 200,"))
+    new.write_text((ROOT / "gateway.yaml").read_text().replace("requests_per_minute: 100,",
+                                                               "requests_per_minute: 200,"))
     result = _run(ROOT / "gateway.yaml", new)
     assert (result.returncode, result.stdout) == (0, "tier changed: pro requests_per_minute 100 → 200\n")
 

@@ -17,7 +17,8 @@ def ops_gateway(tmp_path_factory):
     run = uuid.uuid4().hex[:12]
     backend = Backend("postgres", POSTGRES_URL, f"clew_test_{run}", REDIS_URL, f"clewtest:{run}:")
     try:
-        stack = start_gateway(backend, tmp_path_factory.mktemp("ops-gateway"), {"CLEW_ENVOY_OPS_PORT": str(free_port())})
+        stack = start_gateway(backend, tmp_path_factory.mktemp("ops-gateway"),
+                              {"CLEW_ENVOY_OPS_PORT": str(free_port())})
         yield stack
         stack.stop()
     finally:

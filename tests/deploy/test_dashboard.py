@@ -31,6 +31,7 @@ def test_panels_do_not_overlap():
     cells = set()
     for panel in json.loads(_generator().render())["panels"]:
         grid = panel["gridPos"]
-        mine = {(x, y) for x in range(grid["x"], grid["x"] + grid["w"]) for y in range(grid["y"], grid["y"] + grid["h"])}
+        mine = {(x, y) for x in range(grid["x"], grid["x"] + grid["w"])
+                for y in range(grid["y"], grid["y"] + grid["h"])}
         assert not cells & mine, panel["title"]
         cells |= mine

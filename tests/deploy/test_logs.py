@@ -45,7 +45,8 @@ async def _traced(gateway, request_id: str, components: set) -> tuple[dict, dict
 
 async def _account(client, gateway, password: str):
     email = unique_email("logs")
-    status, body, _ = await call(client, "POST", f"{gateway.url}/v1/auth/signup", json={"email": email, "password": password})
+    status, body, _ = await call(client, "POST", f"{gateway.url}/v1/auth/signup",
+                                 json={"email": email, "password": password})
     assert status == 201, body
     return email, await login(client, gateway.url, email, password)
 
@@ -79,7 +80,8 @@ async def test_an_ai_request_is_followed_through_envoy_and_the_sidecar(client, o
     envoy, ours = await _traced(ops_gateway, request_id, {"sidecar"})
     assert (envoy["status"], envoy["upstream_cluster"], envoy["tier"]) == (200, "provider_deepseek", "free")
     line = ours["sidecar"]
-    assert (line["event"], line["model"], line["provider"], line["status"]) == ("ai_request", "deepseek-v4", "deepseek", 200)
+    assert (line["event"], line["model"], line["provider"], line["status"]) == (
+        "ai_request", "deepseek-v4", "deepseek", 200)
 
 
 async def _reset_token(gateway, email: str) -> str:
@@ -105,7 +107,8 @@ async def _full_run(client, gateway) -> dict[str, str]:
     await call(client, "POST", f"{gateway.url}/v1/auth/login", json={"email": email, "password": new_password})
     await call(client, "POST", f"{gateway.url}/v1/auth/forgot", json={"email": email})
     reset = await _reset_token(gateway, email)
-    status, _, _ = await call(client, "POST", f"{gateway.url}/v1/auth/reset", json={"token": reset, "password": new_password})
+    status, _, _ = await call(client, "POST", f"{gateway.url}/v1/auth/reset",
+                              json={"token": reset, "password": new_password})
     assert status == 200
     new_token = await login(client, gateway.url, email, new_password)
     secrets = gateway.secrets

@@ -84,7 +84,8 @@ def test_secrets_are_referenced_never_embedded():
     assert [d for d in _manifests() if d["kind"] == "Secret"] == []
     for deployment in ("clew-gateway", "clew-control-plane"):
         for container in _pod(deployment)["containers"]:
-            secret_like = [e for e in container.get("env", []) if re.search(r"SECRET|KEY|DATABASE_URL|REDIS_URL", e["name"])]
+            secret_like = [e for e in container.get("env", [])
+                           if re.search(r"SECRET|KEY|DATABASE_URL|REDIS_URL", e["name"])]
             assert all("secretKeyRef" in e.get("valueFrom", {}) for e in secret_like), container["name"]
     assert any(e["name"] == "CLEW_JWT_SECRET" for e in _container("clew-gateway", "sidecar")["env"])
 
@@ -94,7 +95,8 @@ def test_only_the_gateway_pods_reach_the_control_plane_api():
     assert policy["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "control-plane"
     api_rules = [r for r in policy["ingress"] if {"protocol": "TCP", "port": 8081} in r["ports"]]
     assert [r["from"] for r in api_rules] == [
-        [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "clew", "app.kubernetes.io/component": "gateway"}}}]]
+        [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "clew",
+                                          "app.kubernetes.io/component": "gateway"}}}]]
 
 
 def test_autoscalers_and_disruption_budgets_cover_both_deployments():
@@ -159,7 +161,8 @@ def test_compose_mounts_only_files_of_this_repository():
 def test_prometheus_scrapes_compose_services_on_their_ops_ports():
     config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
     gateway_env = _compose()["services"]["gateway"]["environment"]
-    hosts = {target.split(":")[0] for job in config["scrape_configs"] for c in job["static_configs"] for target in c["targets"]}
+    hosts = {target.split(":")[0] for job in config["scrape_configs"] for c in job["static_configs"]
+             for target in c["targets"]}
     assert hosts <= _compose()["services"].keys()
     assert gateway_env["CLEW_SIDECAR_PROCESSES"] == "2"
 
@@ -224,6 +227,8 @@ def test_dockerfile_runs_the_commands_the_package_installs():
     assert command[0] in scripts
     commands = [s["command"] for s in _compose()["services"].values() if s.get("image") == "clew-gateway:local"]
     commands += [c["command"] for name in ("clew-gateway", "clew-control-plane")
-                 for c in _pod(name)["containers"] + _pod(name).get("initContainers", []) if c["image"].startswith("clew-")]
+                 for c in _pod(name)["containers"] + _pod(name).get("initContainers", [])
+                 if c["image"].startswith("clew-")]
     for argv in commands:
-        assert argv[0] in scripts or (argv[:2] == ["python", "-m"] and argv[2].split(".")[0] in {"plugins", "control_plane"})
+        assert argv[0] in scripts or (argv[:2] == ["python", "-m"]
+                                      and argv[2].split(".")[0] in {"plugins", "control_plane"})

@@ -7,11 +7,11 @@ import sqlalchemy as sa
 
 from schemas.tables import payment_failures, stripe_events, tier_changes
 from tests.e2e.billing import (
+    answered_on_tier,
     billing_row,
     checkout,
     pay,
     post_event,
-    answered_on_tier,
     stripe_event,
     subscribe,
     tier_of,
@@ -83,7 +83,8 @@ async def test_a_replayed_event_changes_nothing(client, gateway, db):
     assert status == 200 and resent["delivery"]["status"] == 200 and '"duplicate"' in resent["delivery"]["body"]
     assert await tier_of(db, account.id) == "free"
     async with db.connect() as conn:
-        seen = (await conn.execute(sa.select(sa.func.count()).where(stripe_events.c.id == paid["event"]["id"]))).scalar()
+        seen = (await conn.execute(sa.select(sa.func.count())
+                                   .where(stripe_events.c.id == paid["event"]["id"]))).scalar()
     assert seen == 1
 
 
@@ -126,7 +127,8 @@ async def test_a_deleted_subscription_brings_the_account_back_to_free(client, ga
     paid = await subscribe(client, gateway, account, "pro")
     await answered_on_tier(client, gateway.url, account, "pro")
     subscription = paid["event"]["data"]["object"]["subscription"]
-    status, deleted, _ = await call(client, "POST", f"{gateway.stripe_url}/_standin/subscriptions/{subscription}/cancel")
+    status, deleted, _ = await call(client, "POST",
+                                    f"{gateway.stripe_url}/_standin/subscriptions/{subscription}/cancel")
     assert status == 200 and deleted["event"]["type"] == "customer.subscription.deleted"
     headers = await answered_on_tier(client, gateway.url, account, "free", within=1.0)
     assert headers["x-ratelimit-limit"] == "10"
@@ -142,7 +144,8 @@ async def test_a_failed_payment_is_recorded(client, gateway, db):
                                                    "/payment_failed", params={"amount_due": "1000"})
     assert status == 200 and failed["delivery"]["status"] == 200
     async with db.connect() as conn:
-        rows = (await conn.execute(sa.select(payment_failures).where(payment_failures.c.account_id == account.id))).all()
+        rows = (await conn.execute(sa.select(payment_failures)
+                                   .where(payment_failures.c.account_id == account.id))).all()
     invoice = failed["event"]["data"]["object"]
     assert [(r.stripe_invoice_id, r.stripe_subscription_id, r.amount_due, r.currency, r.stripe_event_id)
             for r in rows] == [(invoice["id"], subscription, 1000, "usd", failed["event"]["id"])]
@@ -227,4 +230,5 @@ async def test_past_due_keeps_the_tier_and_unpaid_ends_it(client, gateway, db):
         event = _subscription_event("customer.subscription.updated", paid["subscription"], paid["customer"], status,
                                     "price_clew_pro_monthly")
         assert (await post_event(client, gateway, event))[0] == 200
-        assert (await tier_of(db, account.id), (await billing_row(db, account.id)).subscription_status) == (tier, status)
+        assert (await tier_of(db, account.id),
+                (await billing_row(db, account.id)).subscription_status) == (tier, status)

@@ -5,8 +5,8 @@ import aiohttp
 import pytest
 import sqlalchemy as sa
 
-from tests.e2e.chat import HELLO, chat, data_of, ledger_entry, stream_events
 from schemas.tables import usage_events
+from tests.e2e.chat import HELLO, chat, data_of, ledger_entry, stream_events
 from tests.e2e.reports import landed
 from tests.support.api import call, create_key, new_account
 

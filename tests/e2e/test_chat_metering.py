@@ -81,7 +81,8 @@ async def test_stream_without_usage_request_still_ends_with_the_cost_comment(cli
 
 async def test_streamed_chunks_pass_through_in_order(client, base):
     account = await new_account(client, base)
-    _, events, headers = await stream_events(client, base, {**account.bearer, "x-sim-chunks": "20"}, model="deepseek-v4")
+    _, events, headers = await stream_events(client, base, {**account.bearer, "x-sim-chunks": "20"},
+                                             model="deepseek-v4")
     content = [d for d in data_of(events) if d["choices"] and d["choices"][0]["delta"].get("content")]
     assert headers["Content-Type"].startswith("text/event-stream") and len(content) == 20
 
@@ -130,7 +131,8 @@ async def test_refused_requests_are_not_metered(client, gateway, db):
     await chat(client, gateway.url, account.bearer, model="no-such-model")
     await chat(client, gateway.url, account.bearer, messages="not a list", model="deepseek-v4")
     for _ in range(11):
-        await chat(client, gateway.url, account.bearer, model="deepseek-v4", messages=[{"role": "user", "content": "x"}])
+        await chat(client, gateway.url, account.bearer, model="deepseek-v4",
+                   messages=[{"role": "user", "content": "x"}])
     rows = await _ledger_rows(db, account.id, expect=9, timeout=2)
     # Every request counts against the limit of 10: the 2 invalid ones and 8 valid ones; only those 8
     # reached a provider, and the 3 refused by the limit did not.

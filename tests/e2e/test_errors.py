@@ -31,7 +31,8 @@ async def test_malformed_bodies_on_every_public_post_are_400(client, base):
 
 async def test_oversized_body_on_a_management_route_is_413(client, base):
     account = await new_account(client, base)
-    status, body, _ = await call(client, "POST", f"{base}/v1/keys", data=b"x" * (3 * 1024 * 1024), headers=account.bearer)
+    status, body, _ = await call(client, "POST", f"{base}/v1/keys", data=b"x" * (3 * 1024 * 1024),
+                                 headers=account.bearer)
     assert status == 413 and _is_openai_error(body)
 
 

@@ -54,7 +54,8 @@ async def test_the_draft_agrees_with_the_ledger_for_real_completions(client, gat
                                                        sums["completion_tokens"], sums["total_tokens"],
                                                        sums["cost_nanos"])
     assert [line["model"] for line in draft["lines"]] == ["deepseek-v4", "gpt-5.5"]
-    assert draft["usage"]["cost_usd"] == draft["total_usd"] == format_usd((await ledger_sums(db, account.id))["cost_nanos"])
+    assert draft["usage"]["cost_usd"] == draft["total_usd"] == format_usd(
+        (await ledger_sums(db, account.id))["cost_nanos"])
 
 
 async def test_past_months_are_final_zero_filled_and_match_the_ledger_to_the_nano_dollar(client, gateway, db):

@@ -25,7 +25,8 @@ async def test_login_accepts_the_email_in_any_case(client, base):
 
 async def test_wrong_password_and_unknown_email_get_the_same_401(client, base):
     account = await new_account(client, base)
-    wrong = await call(client, "POST", f"{base}/v1/auth/login", json={"email": account.email, "password": "nope-nope-nope"})
+    wrong = await call(client, "POST", f"{base}/v1/auth/login",
+                       json={"email": account.email, "password": "nope-nope-nope"})
     unknown = await call(client, "POST", f"{base}/v1/auth/login", json={"email": unique_email(), "password": PASSWORD})
     assert wrong[0] == unknown[0] == 401
     assert wrong[1] == unknown[1]
@@ -46,7 +47,8 @@ async def test_throttle_of_one_email_leaves_others_alone(client, base):
     victim, other = await new_account(client, base), await new_account(client, base)
     for _ in range(6):
         await call(client, "POST", f"{base}/v1/auth/login", json={"email": victim.email, "password": "wrong-password"})
-    status, _, _ = await call(client, "POST", f"{base}/v1/auth/login", json={"email": other.email, "password": PASSWORD})
+    status, _, _ = await call(client, "POST", f"{base}/v1/auth/login",
+                              json={"email": other.email, "password": PASSWORD})
     assert status == 200
 
 

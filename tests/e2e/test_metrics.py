@@ -25,7 +25,8 @@ async def test_control_plane_counts_requests_by_route_and_status(client, gateway
     sample = 'clew_control_plane_requests_total{method="POST",route="/v1/auth/signup",status="409"}'
     before = _value(await _scrape(gateway.metrics_url("control_plane")), sample)
     account = await new_account(client, gateway.url)
-    await call(client, "POST", f"{gateway.url}/v1/auth/signup", json={"email": account.email, "password": account.password})
+    await call(client, "POST", f"{gateway.url}/v1/auth/signup",
+               json={"email": account.email, "password": account.password})
     text = await _scrape(gateway.metrics_url("control_plane"))
     assert _value(text, sample) == before + 1
     assert "clew_control_plane_request_duration_seconds_bucket" in text
@@ -35,7 +36,8 @@ async def test_control_plane_counts_failed_logins_by_reason(client, gateway):
     sample = 'clew_control_plane_auth_failures_total{reason="bad_password"}'
     before = _value(await _scrape(gateway.metrics_url("control_plane")), sample)
     account = await new_account(client, gateway.url)
-    await call(client, "POST", f"{gateway.url}/v1/auth/login", json={"email": account.email, "password": "wrong-password"})
+    await call(client, "POST", f"{gateway.url}/v1/auth/login",
+               json={"email": account.email, "password": "wrong-password"})
     assert _value(await _scrape(gateway.metrics_url("control_plane")), sample) == before + 1
 
 

@@ -54,10 +54,12 @@ async def test_reset_sets_the_password(client, gateway):
     account = await new_account(client, gateway.url)
     await _forgot(client, gateway.url, account.email)
     token = await _reset_token(gateway, account.email)
-    status, _, _ = await call(client, "POST", f"{gateway.url}/v1/auth/reset", json={"token": token, "password": NEW_PASSWORD})
+    status, _, _ = await call(client, "POST", f"{gateway.url}/v1/auth/reset",
+                              json={"token": token, "password": NEW_PASSWORD})
     assert status == 200
     assert await login(client, gateway.url, account.email, NEW_PASSWORD)
-    old = await call(client, "POST", f"{gateway.url}/v1/auth/login", json={"email": account.email, "password": PASSWORD})
+    old = await call(client, "POST", f"{gateway.url}/v1/auth/login",
+                     json={"email": account.email, "password": PASSWORD})
     assert old[0] == 401
 
 
@@ -76,12 +78,14 @@ async def test_reset_token_cannot_be_used_twice(client, gateway):
     await _forgot(client, gateway.url, account.email)
     token = await _reset_token(gateway, account.email)
     await call(client, "POST", f"{gateway.url}/v1/auth/reset", json={"token": token, "password": NEW_PASSWORD})
-    status, body, _ = await call(client, "POST", f"{gateway.url}/v1/auth/reset", json={"token": token, "password": "yet another one"})
+    status, body, _ = await call(client, "POST", f"{gateway.url}/v1/auth/reset",
+                                 json={"token": token, "password": "yet another one"})
     assert status == 400 and body["error"]["code"] == "invalid_reset_token"
 
 
 async def test_unknown_reset_token_is_400(client, base):
-    status, body, _ = await call(client, "POST", f"{base}/v1/auth/reset", json={"token": "nope", "password": NEW_PASSWORD})
+    status, body, _ = await call(client, "POST", f"{base}/v1/auth/reset",
+                                 json={"token": "nope", "password": NEW_PASSWORD})
     assert status == 400 and body["error"]["param"] == "token"
 
 

@@ -58,5 +58,6 @@ async def test_expired_token_is_401(client, gateway):
     claims = jwt.decode(account.token, options={"verify_signature": False})
     claims.update(iat=int(time.time()) - 7200, exp=int(time.time()) - 3600)
     expired = jwt.encode(claims, gateway.secrets["CLEW_JWT_SECRET"], algorithm="HS256")
-    status, body, _ = await call(client, "GET", f"{gateway.url}/v1/auth/me", headers={"Authorization": f"Bearer {expired}"})
+    status, body, _ = await call(client, "GET", f"{gateway.url}/v1/auth/me",
+                                 headers={"Authorization": f"Bearer {expired}"})
     assert status == 401 and body["error"]["code"] == "token_expired"

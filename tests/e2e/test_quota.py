@@ -90,7 +90,8 @@ async def test_counter_lost_by_redis_is_rebuilt_from_the_ledger(client, gateway,
     assert (await chat(client, gateway.url, {**account.bearer, **_tokens(100, 100)}, model="deepseek-v4"))[0] == 200
     await _month_total(db, account.id, expect_rows=2)
     redis = aioredis.from_url(gateway.backend.redis_url)
-    deleted = await redis.delete(*[k async for k in redis.scan_iter(f"{gateway.backend.redis_prefix}quota:{{{account.id}}}:*")])
+    deleted = await redis.delete(*[k async for k in
+                                   redis.scan_iter(f"{gateway.backend.redis_prefix}quota:{{{account.id}}}:*")])
     await redis.aclose()
     status, body, _ = await chat(client, gateway.url, account.bearer, model="deepseek-v4")
     assert deleted == 1 and status == 429 and body["error"]["code"] == "insufficient_quota"

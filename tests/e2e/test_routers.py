@@ -120,7 +120,8 @@ async def test_ocr_image_over_the_limit_is_413(client, routed):
     account = await new_account(client, routed.url)
     huge = "data:image/png;base64," + base64.b64encode(b"\0" * (5 * 1024 * 1024 + 10)).decode()
     status, body, _ = await chat(client, routed.url, account.bearer, model="clew/ocr",
-                                 messages=[{"role": "user", "content": [{"type": "image_url", "image_url": {"url": huge}}]}])
+                                 messages=[{"role": "user",
+                                            "content": [{"type": "image_url", "image_url": {"url": huge}}]}])
     assert status == 413 and body["error"]["code"] == "image_too_large"
 
 

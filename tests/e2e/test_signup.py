@@ -7,7 +7,8 @@ from tests.support.api import PASSWORD, call, unique_email
 
 async def test_signup_returns_the_account_without_the_hash(client, base):
     email = unique_email()
-    status, body, headers = await call(client, "POST", f"{base}/v1/auth/signup", json={"email": email, "password": PASSWORD})
+    status, body, headers = await call(client, "POST", f"{base}/v1/auth/signup",
+                                       json={"email": email, "password": PASSWORD})
     assert status == 201
     assert headers["Content-Type"].startswith("application/json")
     assert body["email"] == email and body["tier"] == "free" and body["id"].startswith("acct_")
@@ -39,14 +40,16 @@ async def test_duplicate_email_in_any_case_is_409(client, base):
 
 
 async def test_invalid_email_is_400_naming_the_field(client, base):
-    status, body, _ = await call(client, "POST", f"{base}/v1/auth/signup", json={"email": "not-an-email", "password": PASSWORD})
+    status, body, _ = await call(client, "POST", f"{base}/v1/auth/signup",
+                                 json={"email": "not-an-email", "password": PASSWORD})
     assert status == 400
     assert body["error"] == {"message": body["error"]["message"], "type": "invalid_request_error",
                              "param": "email", "code": "invalid_email"}
 
 
 async def test_password_under_8_characters_is_400(client, base):
-    status, body, _ = await call(client, "POST", f"{base}/v1/auth/signup", json={"email": unique_email(), "password": "1234567"})
+    status, body, _ = await call(client, "POST", f"{base}/v1/auth/signup",
+                                 json={"email": unique_email(), "password": "1234567"})
     assert status == 400 and body["error"]["code"] == "password_too_short"
 
 
@@ -56,7 +59,8 @@ async def test_missing_password_is_400(client, base):
 
 
 async def test_wrong_type_is_400(client, base):
-    status, body, _ = await call(client, "POST", f"{base}/v1/auth/signup", json={"email": ["a@b.co"], "password": PASSWORD})
+    status, body, _ = await call(client, "POST", f"{base}/v1/auth/signup",
+                                 json={"email": ["a@b.co"], "password": PASSWORD})
     assert status == 400 and body["error"]["code"] == "invalid_type" and body["error"]["param"] == "email"
 
 

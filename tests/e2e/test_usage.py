@@ -125,7 +125,8 @@ async def test_daily_splits_each_day_by_model(client, gateway, db):
     await insert_usage(db, account.id, 10, cost_nanos=100, created_at=today, model="deepseek-v4")
     await insert_usage(db, account.id, 20, cost_nanos=200, created_at=today, model="gpt-5.5", provider="openai")
     await insert_usage(db, account.id, 30, cost_nanos=300, created_at=today, model="deepseek-v4")
-    await insert_usage(db, account.id, 40, cost_nanos=400, created_at=today - timedelta(days=1), model="gpt-5.5", provider="openai")
+    await insert_usage(db, account.id, 40, cost_nanos=400, created_at=today - timedelta(days=1), model="gpt-5.5",
+                       provider="openai")
     yesterday, today_entry = (await _get(client, gateway.url, account, "/v1/usage/daily", days="2"))["data"]
     assert [(m["model"], m["requests"], m["total_tokens"], m["cost_usd"]) for m in today_entry["by_model"]] == [
         ("deepseek-v4", 2, 40, "0.0000004"), ("gpt-5.5", 1, 20, "0.0000002")]
@@ -147,7 +148,8 @@ async def test_daily_is_one_entry_per_utc_day_oldest_first_zero_filled(client, g
     await insert_usage(db, account.id, 30, cost_nanos=300, created_at=today - timedelta(microseconds=1))  # yesterday
     await insert_usage(db, account.id, 99, cost_nanos=999, created_at=today - timedelta(days=5))  # before the window
     daily = (await _get(client, gateway.url, account, "/v1/usage/daily", days="5"))["data"]
-    assert [d["date"] for d in daily] == [(today - timedelta(days=back)).date().isoformat() for back in range(4, -1, -1)]
+    assert [d["date"] for d in daily] == [(today - timedelta(days=back)).date().isoformat()
+                                          for back in range(4, -1, -1)]
     assert [(d["requests"], d["total_tokens"], d["cost_usd"]) for d in daily] == [
         (0, 0, "0"), (0, 0, "0"), (1, 20, "0.0000002"), (1, 30, "0.0000003"), (1, 15, "0.0000001")]
 

@@ -266,7 +266,8 @@ def test_write_leaves_only_final_files_in_watched_directory(tmp_path):
     envoy_render.write(make_config(), settings)
     watched = tmp_path / "envoy"
     assert sorted(p.name for p in watched.iterdir()) == ["bootstrap.yaml", "cds.yaml", "lds.yaml", "rds.yaml"]
-    assert yaml.safe_load((watched / "cds.yaml").read_text()) == envoy_render.render(make_config(), settings)["cds.yaml"]
+    assert (yaml.safe_load((watched / "cds.yaml").read_text())
+            == envoy_render.render(make_config(), settings)["cds.yaml"])
 
 
 # --- a real Envoy ------------------------------------------------------------------------------
@@ -445,7 +446,8 @@ def test_changed_cluster_is_picked_up_without_restart(gateway, tmp_path):
 
 
 def test_each_subset_of_a_routers_candidates_has_an_aggregate_cluster_with_the_upstream_filter(tmp_path):
-    clusters = {c["name"]: c for c in envoy_render.render(make_config(), make_settings(tmp_path))["cds.yaml"]["resources"]}
+    clusters = {c["name"]: c
+                for c in envoy_render.render(make_config(), make_settings(tmp_path))["cds.yaml"]["resources"]}
     free = [name for name in clusters if name.startswith("router_clew_free_")]
     assert len(free) == 2 ** 3 - 1
     both_last = clusters["router_clew_free_6"]  # candidates 1 and 2
@@ -455,7 +457,8 @@ def test_each_subset_of_a_routers_candidates_has_an_aggregate_cluster_with_the_u
 
 
 def test_candidate_clusters_name_their_model_in_endpoint_metadata(tmp_path):
-    clusters = {c["name"]: c for c in envoy_render.render(make_config(), make_settings(tmp_path))["cds.yaml"]["resources"]}
+    clusters = {c["name"]: c
+                for c in envoy_render.render(make_config(), make_settings(tmp_path))["cds.yaml"]["resources"]}
     endpoint = clusters["candidate_clew_ocr_0"]["load_assignment"]["endpoints"][0]["lb_endpoints"][0]
     assert endpoint["metadata"] == {"filter_metadata": {"clew": {"model": "deepseek/ocr"}}}
 

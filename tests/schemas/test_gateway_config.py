@@ -118,6 +118,7 @@ def test_config_file_keeps_the_last_valid_version(tmp_path):
 
 def test_media_models_are_configured_with_their_kind_and_price():
     models = gateway.load(SHIPPED).models
-    assert [(models[m]["kind"], models[m]["provider"]) for m in ("dall-e-3", "minimax-image-01", "minimax-hailuo-2.3")] == [
+    assert [(models[m]["kind"], models[m]["provider"])
+            for m in ("dall-e-3", "minimax-image-01", "minimax-hailuo-2.3")] == [
         ("image", "openai"), ("image", "minimax"), ("video", "minimax")]
     assert models["dall-e-3"]["max_images"] == 1 and models["minimax-hailuo-2.3"]["price_per_video"]

@@ -70,7 +70,8 @@ async def _state(engine) -> tuple[list, list]:
         names = (await conn.execute(sa.select(marketplace_plugins.c.name, marketplace_plugins.c.description)
                                     .order_by(marketplace_plugins.c.name))).all()
         tags = (await conn.execute(sa.select(marketplace_plugin_tags.c.plugin_name, marketplace_plugin_tags.c.tag)
-                                   .order_by(marketplace_plugin_tags.c.plugin_name, marketplace_plugin_tags.c.tag))).all()
+                                   .order_by(marketplace_plugin_tags.c.plugin_name,
+                                             marketplace_plugin_tags.c.tag))).all()
     return [tuple(r) for r in names], [tuple(r) for r in tags]
 
 

@@ -89,7 +89,8 @@ async def test_the_session_token_stays_out_of_urls_and_cookies_and_survives_a_re
     assert await dash.page.context.cookies() == []
     assert not [r.url for r in requests if token in r.url]
     api_calls = [r for r in requests if "/v1/auth/me" in r.url]
-    assert api_calls and [await r.header_value("authorization") for r in api_calls] == [f"Bearer {token}"] * len(api_calls)
+    assert api_calls
+    assert [await r.header_value("authorization") for r in api_calls] == [f"Bearer {token}"] * len(api_calls)
 
 
 async def _reset_link(gateway, email: str) -> str:

@@ -66,7 +66,8 @@ async def test_unknown_or_unservable_assets_are_a_json_404(client, base, asset):
     assert status == 404 and headers["Content-Type"].startswith("application/json") and "unknown_url" in body
 
 
-@pytest.mark.parametrize("climb", ["js/../../routes.py", "js/%2e%2e/%2e%2e/routes.py", "%2e%2e/%2e%2e/dashboard/routes.py"])
+@pytest.mark.parametrize("climb", ["js/../../routes.py", "js/%2e%2e/%2e%2e/routes.py",
+                                   "%2e%2e/%2e%2e/dashboard/routes.py"])
 async def test_a_path_climbing_out_of_the_assets_never_serves_a_file_from_outside(client, base, climb):
     url = URL(f"{base}{await _asset_base(client, base)}/{climb}", encoded=True)
     async with client.get(url, allow_redirects=False) as response:

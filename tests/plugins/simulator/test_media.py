@@ -28,7 +28,8 @@ async def test_openai_images_answer_urls_with_the_revised_prompt_and_are_in_the_
     status, body = await _post(sim, "/openai/v1/images/generations", {"model": "dall-e-3", "prompt": "a cat"})
     [entry] = await _ledger(sim, api="images")
     assert status == 200 and isinstance(body["created"], int)
-    assert body["data"] == [{"url": f"https://sim.invalid/openai/images/{entry['id']}/0.png", "revised_prompt": "a cat"}]
+    assert body["data"] == [{"url": f"https://sim.invalid/openai/images/{entry['id']}/0.png",
+                             "revised_prompt": "a cat"}]
     assert (entry["model"], entry["images"], entry["status"], entry["prompt"]) == ("dall-e-3", 1, 200, "a cat")
 
 
