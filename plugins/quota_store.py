@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from schemas.quota import counts_toward_quota
 from schemas.tables import usage_events
 
 # -1: no counter (rebuild it); 0: quota exhausted; 1: reserved. Second value: the counter after.
@@ -35,7 +36,8 @@ def _month_start(month: str) -> datetime:
 
 async def ledger_month_tokens(engine: AsyncEngine, account_id: str, month: str) -> int:
     query = sa.select(sa.func.coalesce(sa.func.sum(usage_events.c.total_tokens), 0)).where(
-        usage_events.c.account_id == account_id, usage_events.c.created_at >= _month_start(month))
+        usage_events.c.account_id == account_id, usage_events.c.created_at >= _month_start(month),
+        counts_toward_quota())
     async with engine.connect() as conn:
         return int((await conn.execute(query)).scalar_one())
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from control_plane.usage.periods import calendar_key
 from schemas.pricing import format_usd
+from schemas.quota import counts_toward_quota
 from schemas.tables import usage_events as ue
 
 
@@ -77,6 +78,15 @@ async def by_period_and_model(conn: AsyncConnection, account_id: str, start: dat
     for row in (await conn.execute(query)).all():
         periods.setdefault(row.period, {})[row.model] = _totals(row)
     return periods
+
+
+def quota_tokens_query(account_id: str, start: datetime, end: datetime) -> sa.Select:
+    return sa.select(_sum(ue.c.total_tokens)).where(*_window(account_id, start, end), counts_toward_quota())
+
+
+async def quota_tokens(conn: AsyncConnection, account_id: str, start: datetime, end: datetime) -> int:
+    """The tokens within [start, end) that count toward the tier's quota (BYOK tokens do not)."""
+    return int((await conn.execute(quota_tokens_query(account_id, start, end))).scalar_one())
 
 
 def first_use_query(account_id: str) -> sa.Select:

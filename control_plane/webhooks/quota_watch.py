@@ -18,6 +18,7 @@ from control_plane import clock
 from control_plane.background import Loop
 from control_plane.webhooks.events import emit
 from schemas.gateway import GatewayConfig
+from schemas.quota import counts_toward_quota
 from schemas.tables import accounts, quota_notifications, usage_events
 
 THRESHOLDS = (80, 100)  # percent
@@ -71,7 +72,7 @@ class QuotaWatch:
                 sa.select(accounts.c.id, accounts.c.tier, sa.func.coalesce(sa.func.sum(usage_events.c.total_tokens), 0))
                 .join(usage_events, usage_events.c.account_id == accounts.c.id)
                 .where(accounts.c.id.in_(account_ids), usage_events.c.created_at >= start,
-                       usage_events.c.created_at < end)
+                       usage_events.c.created_at < end, counts_toward_quota())
                 .group_by(accounts.c.id, accounts.c.tier))).all()
             done = set((await conn.execute(
                 sa.select(quota_notifications.c.account_id, quota_notifications.c.threshold).where(

@@ -83,6 +83,13 @@ async def test_last_months_usage_does_not_count(client, gateway, db):
     assert status == 200
 
 
+async def test_tokens_sent_with_the_accounts_own_key_do_not_count_toward_the_quota(client, gateway, db):
+    account = await new_account(client, gateway.url)
+    await insert_usage(db, account.id, 10 * FREE_QUOTA, key_source="byok")  # before the sidecar first counts
+    status, body, _ = await chat(client, gateway.url, account.bearer, model="deepseek-v4")
+    assert status == 200, body
+
+
 @pytest.mark.redis_only
 async def test_counter_lost_by_redis_is_rebuilt_from_the_ledger(client, gateway, db):
     account = await new_account(client, gateway.url)

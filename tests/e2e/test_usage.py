@@ -98,6 +98,15 @@ async def test_enterprise_quota_is_unlimited(client, gateway, db):
     assert quota == {"monthly_tokens": None, "used_tokens": 20, "remaining_tokens": None}
 
 
+async def test_quota_used_counts_pool_tokens_only(client, gateway, db):
+    account = await new_account(client, gateway.url)
+    await insert_usage(db, account.id, 10)
+    await insert_usage(db, account.id, 1000, key_source="byok")
+    usage = await _get(client, gateway.url, account, "/v1/usage")
+    assert (usage["total_tokens"], usage["quota"]["used_tokens"]) == (1010, 10)
+    assert usage["quota"]["remaining_tokens"] == usage["quota"]["monthly_tokens"] - 10
+
+
 async def test_usage_counts_this_month_only(client, gateway, db):
     account = await new_account(client, gateway.url)
     start = month_start(datetime.now(UTC))

@@ -49,8 +49,8 @@ async def _account(engine, tier: str = "free") -> str:
     return account_id
 
 
-async def _use(engine, account_id: str, tokens: int) -> None:
-    event = UsageEvent(request_id=uuid.uuid4().hex, account_id=account_id, key_id="", key_source="pool",
+async def _use(engine, account_id: str, tokens: int, key_source: str = "pool") -> None:
+    event = UsageEvent(request_id=uuid.uuid4().hex, account_id=account_id, key_id="", key_source=key_source,
                        model="deepseek-v4", provider="deepseek", prompt_tokens=tokens, completion_tokens=0,
                        cost_nanos=0, status=200, latency_ms=1, streamed=False, created_at=time.time())
     async with engine.begin() as conn:
@@ -72,6 +72,14 @@ async def test_crossing_80_percent_emits_one_event_with_the_numbers(engine, watc
     assert event["type"] == "usage.quota_threshold"
     assert event["data"] == {"threshold_percent": 80, "period": clock.now().strftime("%Y-%m"),
                              "used_tokens": FREE_QUOTA * 8 // 10, "monthly_tokens": FREE_QUOTA, "tier": "free"}
+
+
+async def test_tokens_sent_with_the_accounts_own_key_are_not_counted(engine, watch):
+    account = await _account(engine)
+    await _use(engine, account, FREE_QUOTA * 7 // 10)
+    await _use(engine, account, FREE_QUOTA * 5, key_source="byok")
+    await watch.run_once()
+    assert await _events(engine, account) == []
 
 
 async def test_each_threshold_is_notified_once_however_often_the_watch_looks(engine, watch):
