@@ -3,7 +3,8 @@
 It runs after the router (800), which chose the provider and set the pool key, and before quota
 (700), which leaves BYOK requests alone: the provider bills the account, and metering charges only
 the platform fee (gateway.yaml `byok.platform_fee_percent`, see plugins.metering.charged_nanos).
-Requests for a router (clew/free, ...) pick their provider per attempt upstream and stay on the pool.
+Requests for a router (clew/free, ...) pick their provider per attempt upstream: plugins.fallback.Attempt
+uses the account's key there, and metering learns it from the attempt's answer.
 
 Keys are cached sealed (schemas.sealed_keys), per account, like identities: read through to the
 database on a miss, kept up to `auth.identity_cache_seconds`, and dropped when the account change
@@ -73,6 +74,13 @@ class ProviderKeys:
         self._accounts.pop(account_id, None)
 
 
+def mark_byok(ctx: RequestContext, runtime, provider: str) -> None:
+    """Bill the request as sent with the account's own key for `provider`: the platform fee only, and a
+    rejection of that key reported as such."""
+    fee = fee_fraction(runtime.current.config.byok["platform_fee_percent"])
+    ctx.state.update(key_source="byok", byok_provider=provider, platform_fee=fee)
+
+
 def _unreadable(provider: str) -> Reject:
     return Reject(500, f"The gateway could not read the key you stored for {provider}. Store it again "
                        "(POST /v1/provider-keys) or delete it to use the gateway's key.", "byok_key_unreadable",
@@ -103,6 +111,5 @@ class ByokPlugin(Plugin):
                       provider, ctx.identity.account_id)
             raise _unreadable(provider) from None
         if key is not None:
-            fee = fee_fraction(self.runtime.current.config.byok["platform_fee_percent"])
-            ctx.state.update(key_source="byok", byok_provider=provider, platform_fee=fee)
+            mark_byok(ctx, self.runtime, provider)
         return key

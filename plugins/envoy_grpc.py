@@ -243,7 +243,8 @@ class ExternalProcessorService(ext_proc_grpc.ExternalProcessorServicer):
             response = ext_proc.ProcessingResponse()
             if phase == "request_headers":
                 attempt = self.attempts(_candidate_model(message))
-                response.request_headers.response.header_mutation.CopyFrom(_header_mutation(attempt.request_headers()))
+                set_headers, remove = await attempt.request_headers(_headers_of(message.request_headers))
+                response.request_headers.response.header_mutation.CopyFrom(_header_mutation(set_headers, remove))
             elif phase == "request_body":
                 body = attempt.request_body(message.request_body.body)
                 common = response.request_body.response

@@ -4,12 +4,14 @@ in order, and fit each attempt to the candidate Envoy chose.
 Downstream (once per request) the plugin checks the request, drops candidates whose provider
 answered 429 recently and names the subset in `x-clew-provider`; the route for that subset
 retries across an aggregate cluster. Upstream (once per attempt, see `Attempt`) the model, path,
-host and credential are rewritten for the candidate, a 429 starts that provider's cool-down, and
-the response says which model served, so it is billed by that one.
+host and credential are rewritten for the candidate — the account's own key for that provider when
+it stored one (BYOK) — a 429 to a pool key starts that provider's cool-down, and the response says
+which model served and with whose key, so it is billed by that.
 """
 import base64
 import binascii
 import json
+import logging
 import math
 
 from plugins.chain import Plugin
@@ -17,8 +19,12 @@ from plugins.context import Reject, RequestContext
 from plugins.cooldowns import retry_after_seconds
 from plugins.provider_call import encode, pool_headers, route_to
 from plugins.router import is_chat
+from schemas.sealed_keys import SealBroken
 
-SERVED_BY = "x-clew-served-by"
+log = logging.getLogger(__name__)
+SERVED_BY = "x-clew-served-by"  # an attempt's answer: the model that served
+KEY_SOURCE = "x-clew-key-source"  # an attempt's answer: "byok" when the account's own key served
+ACCOUNT = "x-clew-account"  # for the attempts, whose keys they may use; each removes it before the provider
 
 
 def _image_urls(request: dict) -> list[str]:
@@ -89,7 +95,7 @@ class FallbackPlugin(Plugin):
         ctx.state.update(request=request, model=first, router=name, stream=stream, key_source="pool",
                          client_wants_usage=stream and (request.get("stream_options") or {}).get("include_usage"),
                          routed=True)
-        route_to(ctx, f"{name}#{mask}", request)
+        route_to(ctx, f"{name}#{mask}", request, {ACCOUNT: ctx.identity.account_id})
         ctx.mutation.remove_headers.append("authorization")  # each attempt sets its candidate's key
 
     async def on_response_body(self, ctx: RequestContext, chunk: bytes, end: bool) -> None:
@@ -118,13 +124,30 @@ def _all_limited(name: str, seconds: float) -> Reject:
 class Attempt:
     """One attempt of a routed request, on the candidate whose model Envoy's endpoint names."""
 
-    def __init__(self, runtime, cooldowns, model_name: str):
-        self.runtime, self.cooldowns = runtime.current, cooldowns
+    def __init__(self, runtime, cooldowns, keys, model_name: str):
+        self.runtime, self.cooldowns, self.keys = runtime.current, cooldowns, keys
         self.model = self.runtime.models[model_name]
         self.upstream = self.runtime.upstreams[self.model.provider]
+        self.byok = False
 
-    def request_headers(self) -> dict[str, str]:
-        return {**pool_headers(self.upstream, self.upstream.path("chat")), ":authority": self.upstream.authority}
+    async def request_headers(self, headers: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+        """The headers to set for this candidate, and those to remove."""
+        own_key = await self._own_key(headers.get(ACCOUNT, ""))
+        self.byok = own_key is not None
+        set_headers = {**pool_headers(self.upstream, self.upstream.path("chat")), ":authority": self.upstream.authority}
+        if own_key is not None:
+            set_headers["authorization"] = f"Bearer {own_key}"
+        return set_headers, [ACCOUNT]
+
+    async def _own_key(self, account_id: str) -> str | None:
+        if not account_id:
+            return None
+        try:
+            return await self.keys.key(account_id, self.model.provider)
+        except SealBroken:  # logged; this attempt goes on the pool's key rather than fail the request
+            log.error("the stored %s key of account %s cannot be decrypted (CLEW_BYOK_KEY changed?)",
+                      self.model.provider, account_id)
+            return None
 
     def request_body(self, body: bytes) -> bytes:
         request = json.loads(body)
@@ -132,6 +155,6 @@ class Attempt:
         return encode(request)
 
     async def response_headers(self, status: int, headers: dict) -> dict[str, str]:
-        if status == 429:
+        if status == 429 and not self.byok:  # the account's own key being limited says nothing of the pool's
             await self.cooldowns.cool(self.model.provider, retry_after_seconds(headers))
-        return {SERVED_BY: self.model.name}
+        return {SERVED_BY: self.model.name, **({KEY_SOURCE: "byok"} if self.byok else {})}

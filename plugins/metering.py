@@ -9,8 +9,10 @@ import logging
 import time
 from fractions import Fraction
 
+from plugins.byok import mark_byok
 from plugins.chain import Plugin
 from plugins.context import Reject, RequestContext
+from plugins.fallback import KEY_SOURCE, SERVED_BY
 from plugins.metrics import COST, REQUESTS, TOKENS, UPSTREAM_LATENCY
 from plugins.sse import UsageStream, error_event
 from schemas.events import UsageEvent
@@ -18,7 +20,6 @@ from schemas.pricing import format_usd
 
 log = logging.getLogger(__name__)
 INCOMPLETE = 499  # the ledger's status for a stream that ended before its response did (nginx's "client closed")
-SERVED_BY = "x-clew-served-by"  # set by plugins.fallback.Attempt on a router's response
 
 
 def _tokens(usage: dict) -> tuple[int, int]:
@@ -77,10 +78,12 @@ class MeteringPlugin(Plugin):
                      upstream_headers=headers)
         if ctx.identity is None:  # Envoy's own reply to a request no route took (e.g. a bad path)
             return
+        metered = via_upstream and "model" in state
+        if metered:
+            self._served_by(ctx, headers)  # may turn the request into a BYOK one
         ctx.mutation.set_headers.update({"x-tier": ctx.identity.tier, "x-key-source": state.get("key_source", "pool")})
-        if not via_upstream or "model" not in state:
+        if not metered:
             return
-        self._served_by(ctx, headers)
         UPSTREAM_LATENCY.labels(state["model"].provider).observe(state["response_started"] - ctx.started)
         streamed = status < 400 and "text/event-stream" in headers.get("content-type", "")
         ctx.mutation.stream_response = streamed
@@ -90,11 +93,13 @@ class MeteringPlugin(Plugin):
                 charged_nanos(state, price.cost_nanos(*_tokens(usage)))))
 
     def _served_by(self, ctx: RequestContext, headers: dict) -> None:
-        """Bill by the model that answered: a router's attempt names it in a response header."""
+        """Bill by the model that answered, and by whose key: a router's attempt names both in headers."""
         served = self.runtime.current.models.get(headers.get(SERVED_BY, ""))
         if served is not None:
             ctx.state["model"] = served
-        ctx.mutation.remove_headers.append(SERVED_BY)
+        if headers.get(KEY_SOURCE) == "byok":
+            mark_byok(ctx, self.runtime, ctx.state["model"].provider)
+        ctx.mutation.remove_headers += [SERVED_BY, KEY_SOURCE]
         ctx.mutation.set_headers["x-clew-model"] = ctx.state["model"].name
 
     async def on_response_body(self, ctx: RequestContext, chunk: bytes, end: bool) -> None:

@@ -71,6 +71,8 @@ class QuotaPlugin(Plugin):
         month, reserved = reservation
         usage = ctx.state.get("usage") or {}
         actual = sum(v for k in ("prompt_tokens", "completion_tokens") if isinstance(v := usage.get(k), int))
+        if ctx.state.get("key_source") == "byok":  # a router's attempt used the account's own key
+            actual = 0
         try:
             await self.store.settle(ctx.identity.account_id, month, actual - reserved)
         except Exception:  # the next rebuild from the ledger corrects the counter

@@ -59,7 +59,7 @@ async def serve(settings: Settings, port: int, metrics_port: int) -> None:
     server = grpc.aio.server(options=[("grpc.max_receive_message_length", largest),
                                       ("grpc.max_send_message_length", largest)])
     envoy_grpc.add_services(server, Chain([auth]), ai_chain, settings.internal_secret,
-                            attempts=lambda model: Attempt(runtime, cooldowns, model))
+                            attempts=lambda model: Attempt(runtime, cooldowns, provider_keys, model))
     server.add_insecure_port(f"{settings.bind_address}:{port}")
     await server.start()
     ops = await serve_ops(settings.bind_address, metrics_port, dependency_checks(engine, redis))

@@ -193,6 +193,29 @@ async def test_key_stored_after_the_first_request_is_used_within_one_second(clie
         assert loop.time() < deadline, "the stored key was not used after one second"
 
 
+async def test_a_router_attempt_on_a_provider_with_the_accounts_own_key_uses_it(client, gateway, db):
+    account = await account_on_tier(client, gateway, db, "pro")
+    keys = {provider: own_key() for provider in ("groq", "nvidia", "mistral")}  # every clew/free candidate
+    for provider, key in keys.items():
+        await store_key(client, gateway.url, account, provider, key)
+    raw = await sdk(gateway.url, account.token).chat.completions.with_raw_response.create(
+        model="clew/free", messages=HELLO)
+    served = await ledger_entry(client, gateway, raw.parse().id)
+    assert raw.headers["x-key-source"] == "byok" and served["key_sha256"] == fingerprint(keys[served["provider"]])
+    assert "x-clew-key-source" not in raw.headers and "x-clew-account" not in raw.headers
+    [row] = await ledger_rows(db, account.id, expect=1)
+    assert (row.key_source, row.model, row.cost_nanos) == ("byok", raw.headers["x-clew-model"], 0)
+
+
+async def test_a_router_attempt_without_an_own_key_stays_on_the_pool(client, gateway, db):
+    account = await account_on_tier(client, gateway, db, "pro")
+    await store_key(client, gateway.url, account, "deepseek", own_key())  # not a clew/free candidate
+    raw = await sdk(gateway.url, account.token).chat.completions.with_raw_response.create(
+        model="clew/free", messages=HELLO)
+    served = await ledger_entry(client, gateway, raw.parse().id)
+    assert raw.headers["x-key-source"] == "pool" and served["key_sha256"] == fingerprint(SIMULATED_KEY)
+
+
 async def test_rejected_own_key_is_a_401_and_never_retried_with_the_pool_key(client, gateway, db):
     account = await account_on_tier(client, gateway, db, "pro")
     key = own_key("invalid")  # the simulator refuses keys starting with "invalid"

@@ -3,13 +3,15 @@ import pytest
 
 from plugins.context import Reject, RequestContext
 from plugins.cooldowns import MemoryCooldowns
-from plugins.fallback import FallbackPlugin
+from plugins.fallback import Attempt, FallbackPlugin
 from plugins.runtime_config import RuntimeConfig
+from schemas.identity import Identity
 from tests.support.stack import ROOT
 
 
 def _request() -> RequestContext:
-    return RequestContext(method="POST", path="/v1/chat/completions", headers={})
+    return RequestContext(method="POST", path="/v1/chat/completions", headers={},
+                          identity=Identity("acct_1", "pro", "session"))
 
 
 async def test_all_cooling_is_429_with_the_smallest_remaining_wait():
@@ -28,3 +30,40 @@ async def test_a_cooling_candidate_is_left_out_of_the_subset():
     plugin, ctx = FallbackPlugin(RuntimeConfig(ROOT / "gateway.yaml", env={}), cooldowns), _request()
     await plugin.on_request_body(ctx, b'{"model":"clew/free","messages":[{"role":"user","content":"hi"}]}')
     assert ctx.mutation.set_headers["x-clew-provider"] == "clew/free#6"  # candidates 1 and 2, not groq
+
+
+class _Keys:
+    """ProviderKeys without a database: acct_1 has its own groq key."""
+
+    async def key(self, account_id: str, provider: str) -> str | None:
+        return "sk-own-groq" if (account_id, provider) == ("acct_1", "groq") else None
+
+
+def _attempt(cooldowns, model: str = "groq/llama-3.1-8b") -> Attempt:
+    return Attempt(RuntimeConfig(ROOT / "gateway.yaml", env={}), cooldowns, _Keys(), model)
+
+
+async def test_an_attempt_uses_the_accounts_own_key_and_says_so():
+    attempt = _attempt(MemoryCooldowns())
+    set_headers, remove = await attempt.request_headers({"x-clew-account": "acct_1"})
+    assert set_headers["authorization"] == "Bearer sk-own-groq" and remove == ["x-clew-account"]
+    assert (await attempt.response_headers(200, {}))["x-clew-key-source"] == "byok"
+
+
+async def test_an_attempt_without_an_own_key_uses_the_pool_key():
+    attempt = _attempt(MemoryCooldowns(), "nvidia/llama-3.1-8b")
+    set_headers, _ = await attempt.request_headers({"x-clew-account": "acct_1"})
+    assert set_headers["authorization"] != "Bearer sk-own-groq"
+    assert "x-clew-key-source" not in await attempt.response_headers(200, {})
+
+
+async def test_a_429_to_the_accounts_own_key_does_not_cool_the_provider_down():
+    cooldowns = MemoryCooldowns()
+    attempt = _attempt(cooldowns)
+    await attempt.request_headers({"x-clew-account": "acct_1"})
+    await attempt.response_headers(429, {"retry-after": "30"})
+    assert await cooldowns.remaining(["groq"]) == {}
+    pool = _attempt(cooldowns)
+    await pool.request_headers({"x-clew-account": "acct_2"})
+    await pool.response_headers(429, {"retry-after": "30"})
+    assert set(await cooldowns.remaining(["groq"])) == {"groq"}
