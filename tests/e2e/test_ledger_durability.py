@@ -11,6 +11,7 @@ import aiohttp
 import pytest
 import sqlalchemy as sa
 
+from plugins.identity_store import POLL_SECONDS
 from schemas.database import create_engine
 from schemas.tables import usage_events
 from tests.conftest import REDIS_URL, _delete_prefix, _require_services
@@ -39,6 +40,9 @@ def outage_stack(tmp_path):
 async def _enterprise_account(client, stack, engine):
     account = await new_account(client, stack.url)
     await set_tier(engine, account.id, "enterprise")  # no quota, 1000 requests a minute
+    # The change feed evicts the account within a poll: wait for that, or it could evict what the warm-up
+    # traffic cached (a fast machine serves it all within one poll), leaving nothing cached for an outage.
+    await asyncio.sleep(4 * POLL_SECONDS)
     return account
 
 
