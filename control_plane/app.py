@@ -96,9 +96,10 @@ async def _load_platform_data(app: web.Application) -> None:
 
 
 async def _prune_account_changes(app: web.Application):
-    task = asyncio.create_task(changes.prune_forever(app[SERVICES].engine))
+    loop = changes.pruning_loop(app[SERVICES].engine)
+    loop.start()
     yield
-    task.cancel()
+    await loop.stop()
 
 
 async def _follow_config(app: web.Application):

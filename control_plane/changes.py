@@ -1,15 +1,13 @@
 """The account change feed that sidecars poll to evict cached identities, and its pruning."""
-import asyncio
-import logging
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from control_plane.background import Loop
 from control_plane.clock import now
 from schemas.tables import account_changes, revisions
 
-log = logging.getLogger(__name__)
 FEED = "account_changes"
 # Far longer than any sidecar caches an identity: a change this old has nothing left to evict.
 RETENTION = timedelta(days=1)
@@ -31,11 +29,11 @@ async def prune_account_changes(conn: AsyncConnection, before: datetime) -> int:
     return (await conn.execute(sa.delete(account_changes).where(account_changes.c.created_at < before))).rowcount
 
 
-async def prune_forever(engine: AsyncEngine) -> None:
-    while True:
-        try:
-            async with engine.begin() as conn:
-                await prune_account_changes(conn, now() - RETENTION)
-        except Exception as exc:  # noqa: BLE001 - the database may be away: try again next time
-            log.warning("could not prune the account change feed: %s", type(exc).__name__)
-        await asyncio.sleep(PRUNE_EVERY_SECONDS)
+def pruning_loop(engine: AsyncEngine) -> Loop:
+    """Prunes the feed every PRUNE_EVERY_SECONDS, outliving database outages like the other loops."""
+    async def step() -> bool:
+        async with engine.begin() as conn:
+            await prune_account_changes(conn, now() - RETENTION)
+        return False
+
+    return Loop("account-changes-prune", step, PRUNE_EVERY_SECONDS)

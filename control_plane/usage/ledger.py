@@ -20,6 +20,7 @@ from sqlalchemy import exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from control_plane.background import summary
 from schemas.events import UsageEvent
 from schemas.tables import usage_events
 
@@ -60,12 +61,6 @@ async def insert_events(conn: AsyncConnection, events: list[UsageEvent]) -> int:
     rows = list({event.request_id: _row(event) for event in events}.values())
     result = await conn.execute(_STATEMENTS[conn.dialect.name], rows)
     return len(result.all())
-
-
-def _summary(error: Exception) -> str:
-    # First line only: SQLAlchemy appends the statement and its parameters (up to 500 rows).
-    lines = str(error).splitlines()
-    return f"{type(error).__name__}: {lines[0] if lines else ''}"[:200]
 
 
 class LedgerConsumer:
@@ -113,7 +108,7 @@ class LedgerConsumer:
             except Exception as error:  # the loop must outlive any outage: log, back off, retry
                 ERRORS.inc()
                 delay = min(max(delay * 2, self.backoff[0]), self.backoff[1])
-                log.warning("usage ledger: %s; retrying in %.1f s", _summary(error), delay)
+                log.warning("usage ledger: %s; retrying in %.1f s", summary(error), delay)
                 # Start over: the group may be gone, and what was read but not landed is ours to retry.
                 fresh, self._own_pending = True, True
                 await self._report_lag()
