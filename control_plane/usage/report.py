@@ -22,6 +22,7 @@ class Totals:
     completion_tokens: int = 0
     total_tokens: int = 0
     cost_nanos: int = 0
+    quota_tokens: int = 0  # the tokens that count toward the tier's quota (BYOK tokens do not)
 
     def add(self, other: "Totals") -> "Totals":
         for f in fields(self):
@@ -40,7 +41,7 @@ def _sum(column: sa.Column) -> sa.ColumnElement:
 
 
 _SUMS = (sa.func.count(), _sum(ue.c.prompt_tokens), _sum(ue.c.completion_tokens), _sum(ue.c.total_tokens),
-         _sum(ue.c.cost_nanos))
+         _sum(ue.c.cost_nanos), _sum(sa.case((counts_toward_quota(), ue.c.total_tokens), else_=0)))
 
 
 def _totals(row) -> Totals:
@@ -78,15 +79,6 @@ async def by_period_and_model(conn: AsyncConnection, account_id: str, start: dat
     for row in (await conn.execute(query)).all():
         periods.setdefault(row.period, {})[row.model] = _totals(row)
     return periods
-
-
-def quota_tokens_query(account_id: str, start: datetime, end: datetime) -> sa.Select:
-    return sa.select(_sum(ue.c.total_tokens)).where(*_window(account_id, start, end), counts_toward_quota())
-
-
-async def quota_tokens(conn: AsyncConnection, account_id: str, start: datetime, end: datetime) -> int:
-    """The tokens within [start, end) that count toward the tier's quota (BYOK tokens do not)."""
-    return int((await conn.execute(quota_tokens_query(account_id, start, end))).scalar_one())
 
 
 def first_use_query(account_id: str) -> sa.Select:

@@ -29,10 +29,9 @@ async def month_report(conn: AsyncConnection, account_id: str, tier: str, monthl
     totals = report.Totals()
     for _, _, group in rows:
         totals.add(group)
-    used = await report.quota_tokens(conn, account_id, start, end) if totals.requests else 0
     return {"object": "usage", "period": month_name(now), "period_start": clock.iso(start),
             "period_end": clock.iso(end), "tier": tier, **totals.view(),
-            "quota": _quota(monthly_tokens, used),
+            "quota": _quota(monthly_tokens, totals.quota_tokens),
             "by_provider": _grouped(rows, 0), "by_model": _grouped(rows, 1)}
 
 

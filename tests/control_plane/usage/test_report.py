@@ -57,7 +57,6 @@ def _queries(dialect: str) -> dict:
             "by_day_and_model": report.by_calendar_query(dialect, "acct_7", start, end, DAY, usage_events.c.model),
             "by_month_and_model": report.by_calendar_query(dialect, "acct_7", start, end, MONTH,
                                                            usage_events.c.model),
-            "quota_tokens": report.quota_tokens_query("acct_7", start, end),
             "first_use": report.first_use_query("acct_7")}
 
 
