@@ -76,8 +76,6 @@ class MeteringPlugin(Plugin):
         state = ctx.state
         state.update(status=status, via_upstream=via_upstream, response_started=time.monotonic(),
                      upstream_headers=headers)
-        if ctx.identity is None:  # Envoy's own reply to a request no route took (e.g. a bad path)
-            return
         metered = via_upstream and "model" in state
         if metered:
             self._served_by(ctx, headers)  # may turn the request into a BYOK one
