@@ -5,7 +5,6 @@ import yaml
 
 from control_plane.datafiles import DataFileError
 from control_plane.marketplace import catalog
-from schemas.database import create_engine
 from schemas.tables import marketplace_plugin_tags, marketplace_plugins
 
 
@@ -59,10 +58,8 @@ def test_a_name_twice_is_refused(tmp_path):
 
 
 @pytest.fixture
-async def engine(migrated_settings):
-    engine = create_engine(migrated_settings.database_url, migrated_settings.database_schema)
-    yield engine
-    await engine.dispose()
+def engine(migrated_engine):
+    return migrated_engine
 
 
 async def _state(engine) -> tuple[list, list]:

@@ -8,7 +8,6 @@ import yaml
 from control_plane.datafiles import DataFileError
 from control_plane.updates import releases
 from control_plane.updates.versions import parse
-from schemas.database import create_engine
 from schemas.tables import releases as releases_table
 
 DAY = datetime.date(2026, 1, 1)
@@ -90,10 +89,8 @@ def test_unknown_fields_are_refused(tmp_path):
 
 
 @pytest.fixture
-async def engine(migrated_settings):
-    engine = create_engine(migrated_settings.database_url, migrated_settings.database_schema)
-    yield engine
-    await engine.dispose()
+def engine(migrated_engine):
+    return migrated_engine
 
 
 async def _versions(engine) -> list[str]:
