@@ -79,6 +79,30 @@ def test_a_plain_url_is_one_server():
     assert type(connect("redis://127.0.0.1:6379/0")) is Redis
 
 
+async def test_a_burst_beyond_the_pool_waits_for_a_connection_instead_of_failing(redis_prefix):
+    url, prefix = redis_prefix
+    redis = connect(url, max_connections=2)
+    try:
+        await asyncio.gather(*(redis.incr(f"{prefix}burst") for _ in range(50)))
+        assert int(await redis.get(f"{prefix}burst")) == 50
+    finally:
+        await redis.aclose()
+
+
+async def test_a_connection_redis_dropped_is_replaced_without_an_error(redis_prefix):
+    url, prefix = redis_prefix
+    redis, admin = connect(url, max_connections=1), Redis.from_url(url)
+    try:
+        await redis.client_setname(f"{prefix.strip(':').replace(':', '-')}-victim")
+        victim = await redis.client_id()
+        await admin.client_kill_filter(_id=victim)  # what a Redis restart does to every pooled connection
+        assert await redis.set(f"{prefix}after-kill", 1) is True
+        assert await redis.client_id() != victim
+    finally:
+        await redis.aclose()
+        await admin.aclose()
+
+
 def test_a_cluster_url_is_a_cluster_client(cluster):
     assert is_cluster(cluster) and isinstance(connect(cluster), RedisCluster)
 
