@@ -4,8 +4,10 @@ import logging
 from aiohttp import web
 
 from schemas.errors import error_body
+from schemas.outages import is_outage
 
 log = logging.getLogger(__name__)
+RETRY_AFTER_SECONDS = "2"
 
 
 class ApiError(Exception):
@@ -42,6 +44,12 @@ async def error_middleware(request: web.Request, handler):
         if exc.status < 400:
             raise
         return _from_http_exception(request, exc)
-    except Exception:
+    except Exception as exc:
+        if is_outage(exc):
+            # The driver's own words only: SQLAlchemy's message would carry the query's parameters.
+            log.warning("%s %s: a dependency is unavailable: %s: %s", request.method, request.path,
+                        type(exc).__name__, getattr(exc, "orig", None) or exc)
+            return error_response(503, "The service is briefly unavailable; retry shortly", "service_unavailable",
+                                  headers={"Retry-After": RETRY_AFTER_SECONDS})
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "The server had an error while processing your request", "internal_error")

@@ -17,7 +17,7 @@ from schemas.tables import usage_events
 from tests.conftest import REDIS_URL, _delete_prefix, _require_services
 from tests.e2e.chat import chat
 from tests.support.accounts import set_tier
-from tests.support.api import create_key, new_account
+from tests.support.api import call, create_key, new_account
 from tests.support.stack import Backend, start_gateway
 from tests.support.throwaway_postgres import create
 
@@ -128,6 +128,28 @@ async def test_a_key_never_seen_is_a_503_while_the_database_is_away_and_served_o
     assert body["error"]["code"] == "service_unavailable" and headers["retry-after"] == "1"
     status, body, _ = await chat(client, stack.url, {"X-API-Key": key}, model="deepseek-v4")
     assert status == 200, body  # the failed lookup was not remembered as "no such key"
+
+
+async def test_management_routes_answer_503_with_retry_after_while_the_database_is_away(client, outage_stack):
+    stack, server = outage_stack
+    engine = create_engine(server.url)
+    try:
+        account = await _enterprise_account(client, stack, engine)
+    finally:
+        await engine.dispose()
+    status, _, _ = await call(client, "GET", f"{stack.url}/v1/auth/me", headers=account.bearer)
+    assert status == 200  # the sidecar now knows the caller: the outage below reaches the control plane
+    server.stop()
+    try:
+        answers = [await call(client, method, f"{stack.url}{path}", headers=account.bearer, **extra)
+                   for method, path, extra in (("GET", "/v1/usage", {}), ("GET", "/v1/keys", {}),
+                                               ("POST", "/v1/keys", {"json": {"name": "outage"}}))]
+    finally:
+        server.start()
+    for status, body, headers in answers:
+        assert status == 503, body
+        assert body["error"]["code"] == "service_unavailable" and body["error"]["type"] == "server_error"
+        assert headers["Retry-After"].isdigit()
 
 
 async def test_sigkilled_sidecar_loses_no_completed_request(client, outage_stack, tmp_path):
