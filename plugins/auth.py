@@ -63,7 +63,7 @@ class AuthPlugin(Plugin):
             # OpenAI's wording; the key itself never appears in messages or logs.
             raise _unauthorized(f"Incorrect API key provided: {key[:12]}...{key[-4:]}", "invalid_api_key",
                                 "unknown_key")
-        return Identity(account.account_id, account.tier, "api_key", record.key_id)
+        return Identity(account.account_id, account.tier, "api_key", record.key_id, record.scope)
 
     async def _from_session(self, token: str) -> Identity:
         try:

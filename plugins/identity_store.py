@@ -31,6 +31,7 @@ class Account:
 class KeyRecord:
     key_id: str
     account_id: str
+    scope: str
 
 
 _ABSENT = object()  # cached "no such key": random guesses must not each cost a query
@@ -84,7 +85,7 @@ class IdentityStore:
         return Account(*row) if row else None
 
     async def _load_key(self, digest: str) -> KeyRecord | None:
-        query = sa.select(api_keys.c.id, api_keys.c.account_id).where(
+        query = sa.select(api_keys.c.id, api_keys.c.account_id, api_keys.c.scope).where(
             api_keys.c.key_hash == digest, api_keys.c.revoked_at.is_(None))
         async with self.engine.connect() as conn:
             row = (await conn.execute(query)).first()

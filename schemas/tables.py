@@ -31,6 +31,8 @@ api_keys = sa.Table(
     sa.Column("last4", sa.String(4), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+    # schemas.credentials.KEY_SCOPES: what the key may do besides calling the AI routes.
+    sa.Column("scope", sa.String(16), nullable=False, server_default="default"),
 )
 
 password_resets = sa.Table(

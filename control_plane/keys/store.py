@@ -18,13 +18,15 @@ def generate_key() -> str:
     return API_KEY_PREFIX + secrets.token_urlsafe(32)  # 256 bits of randomness
 
 
-async def create_key(conn: AsyncConnection, account_id: str, name: str) -> tuple[dict, str]:
+async def create_key(conn: AsyncConnection, account_id: str, name: str, scope: str) -> tuple[dict, str]:
     key = generate_key()
     row = {"id": new_id("key"), "account_id": account_id, "name": name, "key_hash": key_digest(key),
-           "prefix": key[:PREFIX_LENGTH], "last4": key[-4:], "created_at": clock.now(), "revoked_at": None}
+           "prefix": key[:PREFIX_LENGTH], "last4": key[-4:], "scope": scope, "created_at": clock.now(),
+           "revoked_at": None}
     await conn.execute(sa.insert(api_keys).values(**row))
     await emit(conn, account_id, "key.created", {"id": row["id"], "name": name, "prefix": row["prefix"],
-                                                 "last4": row["last4"], "created_at": clock.iso(row["created_at"])})
+                                                 "last4": row["last4"], "scope": scope,
+                                                 "created_at": clock.iso(row["created_at"])})
     return row, key
 
 

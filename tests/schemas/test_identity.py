@@ -35,3 +35,15 @@ def test_missing_signature_is_refused():
     headers = sign(ALICE, SECRET, "GET", "/v1/keys", now=1000)
     del headers["x-clew-identity-signature"]
     assert verify(headers, SECRET, "GET", "/v1/keys", now=1000) is None
+
+
+def test_changed_key_scope_is_refused():
+    headers = {**sign(ALICE, SECRET, "POST", "/v1/keys", now=1000), "x-clew-key-scope": "management"}
+    assert verify(headers, SECRET, "POST", "/v1/keys", now=1000) is None
+
+
+def test_only_sessions_and_management_keys_may_manage():
+    assert Identity("acct_alice", "pro", "session").may_manage
+    assert Identity("acct_alice", "pro", "api_key", "key_1", "management").may_manage
+    assert not Identity("acct_alice", "pro", "api_key", "key_1", "default").may_manage
+    assert not ALICE.may_manage
