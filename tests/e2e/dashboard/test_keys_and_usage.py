@@ -7,8 +7,10 @@ from tests.e2e.reports import landed
 from tests.support.api import PASSWORD, call, create_key, new_account, unique_email
 
 
-async def _create_key_in_the_page(dash, name: str) -> str:
+async def _create_key_in_the_page(dash, name: str, scope: str | None = None) -> str:
     await dash.page.get_by_label("Key name").fill(name)
+    if scope:
+        await dash.page.get_by_label("Scope").select_option(scope)
     await dash.page.get_by_role("button", name="Create key").click()
     return await dash.page.locator(".secret-once input.secret").input_value()
 
@@ -49,6 +51,23 @@ async def test_a_new_key_is_shown_once_with_a_copy_button_and_listed_masked(dash
     assert await row.locator("code").inner_text() == listed["data"][0]["masked"]
     await dash.page.get_by_role("button", name="Done").click()
     assert key not in await dash.page.content()
+
+
+async def test_a_management_key_made_in_the_page_is_listed_with_its_scope_and_may_mint_keys(dash, client, gateway):
+    account = await new_account(client, gateway.url)
+    await create_key(client, gateway.url, account, "reader")
+    await dash.sign_in(account, "/app/keys")
+    assert await dash.page.get_by_label("Scope").input_value() == "default"  # the safe choice unless changed
+    key = await _create_key_in_the_page(dash, "deployer", "management")
+    assert "new management key" in await dash.page.locator(".secret-once").inner_text()
+    await dash.page.locator("table.keys tbody tr", has_text="deployer").wait_for()
+    scopes = {name: await dash.page.locator("table.keys tbody tr", has_text=name).locator(".badge.scope").inner_text()
+              for name in ("reader", "deployer")}
+    assert scopes == {"reader": "default", "deployer": "management"}
+    await dash.screenshot("keys-with-scopes")
+    status, minted, _ = await call(client, "POST", f"{gateway.url}/v1/keys", json={"name": "ci"},
+                                   headers={"X-API-Key": key})
+    assert status == 201 and minted["scope"] == "default"
 
 
 async def test_a_key_made_in_the_dashboard_serves_a_completion_that_the_usage_page_shows(dash, client, gateway, db):

@@ -1,4 +1,5 @@
-// API keys: the list (masked), a new key shown once with a copy button, revoking with confirmation.
+// API keys: the list (masked, with each key's scope), a new key shown once with a copy button,
+// revoking with confirmation. Only a session (this page) can create a management key.
 import { del, get, post } from "../api.js";
 import { confirmAction } from "../dialog.js";
 import { fill, h } from "../dom.js";
@@ -6,12 +7,18 @@ import * as fmt from "../format.js";
 import { alertRegion, field, onSubmit, showError } from "../forms.js";
 import { loadFailed, loading, notice, pageHeader, secretOnce, table } from "../widgets.js";
 
+const SCOPES = [
+  ["default", "Default: AI requests and reading usage"],
+  ["management", "Management: also keys, webhooks, billing and provider keys"],
+];
+
 function keyTable(keys, onRevoke) {
   return table({
     rows: keys, className: "keys", emptyMessage: "No API keys yet. Create one above to call the API from a program.",
     columns: [
       { label: "Name", cell: (k) => k.name },
       { label: "Key", cell: (k) => h("code", {}, k.masked) },
+      { label: "Scope", cell: (k) => h("span", { class: `badge scope ${k.scope}` }, k.scope) },
       { label: "Created", cell: (k) => fmt.when(k.created_at) },
       { label: "Actions", cell: (k) => h("button", { type: "button", class: "danger small", "aria-label": `Revoke ${k.name}`,
                                                       onclick: () => onRevoke(k) }, "Revoke") },
@@ -53,13 +60,14 @@ export const page = {
     const form = h("form", { class: "inline-form", "aria-label": "Create an API key" },
       field({ label: "Key name", name: "name", maxlength: 100, required: true, placeholder: "e.g. laptop",
               autocomplete: "off" }),
+      field({ label: "Scope", name: "scope", type: "select", options: SCOPES }),
       h("button", { type: "submit", class: "primary" }, "Create key"), error);
-    onSubmit(form, error, async ({ name }, formElement) => {
-      const created = await post("/v1/keys", { name });
+    onSubmit(form, error, async ({ name, scope }, formElement) => {
+      const created = await post("/v1/keys", { name, scope });
       formElement.reset();
       fill(status);
       fill(revealed, secretOnce({
-        title: `Your new key “${created.name}”`, secret: created.key,
+        title: `Your new ${created.scope} key “${created.name}”`, secret: created.key,
         warning: "Copy it now and keep it somewhere safe: this is the only time it is shown.",
         onDone: () => form.querySelector("input").focus(),
       }));
