@@ -12,10 +12,14 @@ from schemas.readiness import dependency_checks
 from schemas.settings import Settings
 from schemas.shutdown import until_terminated
 
+HEADER_LIMIT = 128 * 1024  # bytes: above anything Envoy lets through
+
 
 async def serve(settings: Settings) -> None:
     app = create_app(settings, gateway.ConfigFile(settings.config_path))
-    api = web.AppRunner(app, access_log=None)
+    # aiohttp's own limits (8 KiB per line or header) would answer in plain text; Envoy, in front,
+    # already refuses request headers over its max_request_headers_kb (60 KiB), so it decides.
+    api = web.AppRunner(app, access_log=None, max_line_size=HEADER_LIMIT, max_field_size=HEADER_LIMIT)
     await api.setup()
     await web.TCPSite(api, settings.bind_address, settings.control_plane_port).start()
     services = app[SERVICES]

@@ -2,6 +2,7 @@
 from plugins import json_body
 from plugins.json_body import invalid
 
+MAX_TOKEN_LIMIT = 2 ** 31 - 1  # OpenAI's own upper bound for max_tokens
 ROLES = {"system", "developer", "user", "assistant", "tool", "function"}
 
 
@@ -33,6 +34,19 @@ def _check_options(request: dict) -> None:
     if not isinstance(request.get("stream_options") or {}, dict):
         raise invalid("Invalid type for 'stream_options': expected an object.", "stream_options", "invalid_type")
     for name in ("max_tokens", "max_completion_tokens"):
-        value = request.get(name)
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
-            raise invalid(f"Invalid '{name}': expected a positive integer.", name)
+        _check_token_limit(request.get(name), name)
+
+
+def _check_token_limit(value, name: str) -> None:
+    # Bounded like OpenAI's: quota reservations and counters add it up, and must stay integers.
+    if value is None:
+        return
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise invalid(f"Invalid type for '{name}': expected an integer.", name, "invalid_type")
+    if value < 1:
+        raise invalid(f"Invalid '{name}': integer below minimum value. Expected a value >= 1, but got {value} "
+                      "instead.", name, "integer_below_min_value")
+    if value > MAX_TOKEN_LIMIT:
+        shown = value if value < 10 ** 30 else f"a number of {len(str(value))} digits"
+        raise invalid(f"Invalid '{name}': integer above maximum value. Expected a value <= {MAX_TOKEN_LIMIT}, "
+                      f"but got {shown} instead.", name, "integer_above_max_value")

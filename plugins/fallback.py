@@ -14,6 +14,7 @@ import json
 import logging
 import math
 
+from plugins import json_body
 from plugins.chain import Plugin
 from plugins.context import Reject, RequestContext
 from plugins.cooldowns import retry_after_seconds
@@ -89,12 +90,14 @@ class FallbackPlugin(Plugin):
         if spec.get("instruction"):
             request["messages"] = [{"role": "system", "content": spec["instruction"]}, *request["messages"]]
         stream = request.get("stream") is True
+        options = request.get("stream_options")
+        # Asked before the gateway asks upstream for usage (always): the usage chunk is the client's only if it asked.
+        wants_usage = stream and isinstance(options, dict) and options.get("include_usage") is True
         if stream:
-            request["stream_options"] = {**(request.get("stream_options") or {}), "include_usage": True}
+            request["stream_options"] = {**(options if isinstance(options, dict) else {}), "include_usage": True}
         first = candidates[(mask & -mask).bit_length() - 1]
         ctx.state.update(request=request, model=first, router=name, stream=stream, key_source="pool",
-                         client_wants_usage=stream and (request.get("stream_options") or {}).get("include_usage"),
-                         routed=True)
+                         client_wants_usage=wants_usage, routed=True)
         route_to(ctx, f"{name}#{mask}", request, {ACCOUNT: ctx.identity.account_id})
         ctx.mutation.remove_headers.append("authorization")  # each attempt sets its candidate's key
 
@@ -109,10 +112,10 @@ class FallbackPlugin(Plugin):
 
 def _parse(body: bytes) -> dict | None:
     try:
-        request = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        request = json_body.parse(body)
+    except Reject:
         return None  # the router answers malformed bodies
-    return request if isinstance(request, dict) and isinstance(request.get("messages"), list) else None
+    return request if isinstance(request.get("messages"), list) else None
 
 
 def _all_limited(name: str, seconds: float) -> Reject:

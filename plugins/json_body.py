@@ -1,7 +1,6 @@
 """An OpenAI request's JSON body: an object naming its model, or the 400 OpenAI answers instead."""
-import json
-
 from plugins.context import Reject
+from schemas import strict_json
 
 
 def invalid(message: str, param: str | None, code: str | None = "invalid_value") -> Reject:
@@ -12,9 +11,9 @@ def invalid(message: str, param: str | None, code: str | None = "invalid_value")
 def parse(body: bytes) -> dict:
     """The JSON body, an object with a non-empty string `model`."""
     try:
-        request = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise invalid("We could not parse the JSON body of your request: expected a JSON object.", None,
+        request = strict_json.loads(body, syntax_detail="expected a JSON object")
+    except strict_json.UnreadableJson as exc:
+        raise invalid(f"We could not parse the JSON body of your request: {exc.detail}.", None,
                       "invalid_json") from None
     if not isinstance(request, dict):
         raise invalid("The request body must be a JSON object.", None, "invalid_json")

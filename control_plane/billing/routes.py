@@ -14,6 +14,7 @@ from control_plane.errors import ApiError
 from control_plane.identity import require_identity
 from control_plane.requests import read_json, string_field
 from control_plane.services import services
+from schemas import strict_json
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -51,14 +52,23 @@ async def start_checkout(request: web.Request) -> web.Response:
 
 def _verified_event(payload: bytes, signature: str | None, secret: str) -> dict:
     try:
-        event = stripe.Webhook.construct_event(payload, signature, secret).to_dict()
+        stripe.WebhookSignature.verify_header(payload, signature, secret)
     except (stripe.SignatureVerificationError, ValueError) as exc:
         WEBHOOK_EVENTS.labels("rejected").inc()
         raise ApiError(400, "Invalid Stripe signature or payload", "invalid_signature") from exc
-    if not isinstance(event.get("id"), str) or not isinstance(event.get("type"), str):
+    # Parsed by us, not by stripe.Webhook.construct_event: signed `[]` or `"x"` must be a 400, not a crash.
+    try:
+        event = strict_json.loads(payload)
+    except strict_json.UnreadableJson:
+        event = None
+    if not (isinstance(event, dict) and _short_text(event.get("id")) and _short_text(event.get("type"))):
         WEBHOOK_EVENTS.labels("rejected").inc()
-        raise ApiError(400, "A Stripe event needs an id and a type", "invalid_event")
+        raise ApiError(400, "A Stripe event must be a JSON object with an id and a type", "invalid_event")
     return event
+
+
+def _short_text(value) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= 255  # as the stripe_events table stores them
 
 
 async def _cancel_replaced(app: web.Application, config: Billing, subscription_id: str) -> None:

@@ -21,11 +21,12 @@ def local_reply_config() -> dict:
                 "The upstream service could not be reached", "upstream_unavailable"),
         _mapper(_flags("UO"), 503, "The upstream service is overloaded", "upstream_overloaded"),
         _mapper(_status("EQ", 413), 413, "Request body too large", "request_too_large"),
-        # Envoy's own bodies are often empty; the response code details at least say what happened.
-        _mapper(_status("GE", 500), 500, "The gateway could not complete the request (%RESPONSE_CODE_DETAILS%)",
-                "gateway_error", rewrite_status=False),
-        _mapper(_status("GE", 0), 400, "The gateway rejected the request (%RESPONSE_CODE_DETAILS%)",
-                "bad_request", rewrite_status=False),
+        # Everything else Envoy made up. Its response code details name what happened, but can carry
+        # a sidecar's exception text or gRPC status: they go to the access log
+        # (`response_code_details`, joined by x-request-id), never to the client.
+        _mapper(_status("GE", 500), 500, "The gateway could not complete the request", "gateway_error",
+                rewrite_status=False),
+        _mapper(_status("GE", 0), 400, "The gateway rejected the request", "bad_request", rewrite_status=False),
     ]}
 
 

@@ -1,0 +1,77 @@
+"""JSON from clients, read strictly: what Python's json accepts but no provider, database or encoder
+downstream will (NaN, 1e999, a lone UTF-16 surrogate, nesting a thousand deep, 5,000-digit numbers)
+is refused here, as a parse error, instead of failing later as a 5xx.
+
+The sidecar (plugins.json_body) and the control plane (control_plane.requests) each turn the
+refusal into their OpenAI-shaped 400.
+"""
+import json
+import math
+import re
+
+MAX_DEPTH = 100  # arrays and objects inside each other; JSON Schemas in `tools` stay far below it
+# \ud800-\udfff written as an escape: only then can a decoded string hold a surrogate (raw ones are
+# invalid UTF-8 and fail decoding), so bodies without one skip the walk below.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")  # a valid escaped pair decodes to one character: this is a lone one
+
+
+class UnreadableJson(ValueError):
+    """The body is not JSON we accept; `detail` says why, in words fit for the client."""
+
+    def __init__(self, detail: str):
+        super().__init__(detail)
+        self.detail = detail
+
+
+def _constant(name: str):
+    raise UnreadableJson(f"{name} is not a valid JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise UnreadableJson(f"the number {text[:20]} is out of range")
+    return value
+
+
+def loads(raw: bytes, syntax_detail: str | None = None):
+    """The decoded value, or UnreadableJson. `syntax_detail` replaces the parser's own description
+    of a syntax error (line and column) when the caller prefers a fixed wording."""
+    try:
+        value = json.loads(raw, parse_constant=_constant, parse_float=_finite)
+    except UnreadableJson:
+        raise
+    except UnicodeDecodeError:
+        raise UnreadableJson("the body is not valid UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise UnreadableJson(syntax_detail or f"{exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except ValueError:  # Python refuses to convert integers of more than 4300 digits
+        raise UnreadableJson("a number has too many digits") from None
+    except RecursionError:
+        raise UnreadableJson(f"arrays and objects are nested more than {MAX_DEPTH} deep") from None
+    _check(raw, value)
+    return value
+
+
+def _check(raw: bytes, value) -> None:
+    # Cheap bounds first: most bodies have few brackets and no surrogate escape, and skip the walk.
+    if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH or _SURROGATE_ESCAPE.search(raw):
+        _walk(value)
+
+
+def _walk(value) -> None:
+    """Depth and lone surrogates, without recursion (the depth is what is being checked)."""
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                raise UnreadableJson("a string holds an unpaired UTF-16 surrogate (\\ud800-\\udfff)")
+            continue
+        if not isinstance(item, (dict, list)):
+            continue
+        if depth > MAX_DEPTH:
+            raise UnreadableJson(f"arrays and objects are nested more than {MAX_DEPTH} deep")
+        children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+        pending.extend((child, depth + 1) for child in children)
