@@ -32,6 +32,8 @@ OVERWRITE = base_pb2.HeaderValueOption.OVERWRITE_IF_EXISTS_OR_ADD
 ATTRIBUTES = "envoy.filters.http.ext_proc"
 UPSTREAM_PHASE = "x-clew-phase"  # gRPC metadata the router clusters' upstream filter sends
 Mode = modes.ProcessingMode
+INTERNAL_ERROR = Reject(500, "The server had an error while processing your request.", "internal_error",
+                        reason="internal_error")
 
 
 def _spawn(coroutine) -> None:
@@ -92,7 +94,9 @@ class AuthorizationService(authz_grpc.AuthorizationServicer):
 # --- ext_proc ----------------------------------------------------------------------------------
 
 def _headers_of(http_headers) -> dict[str, str]:
-    return {h.key: h.raw_value.decode() if h.raw_value else h.value for h in http_headers.headers.headers}
+    # Envoy passes obs-text bytes (0x80-0xff) through; a value that is not UTF-8 is not ours to fail on.
+    return {h.key: h.raw_value.decode(errors="replace") if h.raw_value else h.value
+            for h in http_headers.headers.headers}
 
 
 def _header_mutation(set_headers: dict[str, str], remove: list[str] = ()) -> ext_proc.HeaderMutation:
@@ -205,13 +209,21 @@ class ExternalProcessorService(ext_proc_grpc.ExternalProcessorServicer):
         try:
             reply = await self._phase(ctx, phase, message)
         except Reject as reject:
-            REJECTIONS.labels(reject.reason).inc()
-            ctx.state["final_status"] = reject.status
-            ctx.state["rejected"] = reject.reason
-            return _immediate(ctx, reject), True
+            return self._rejected(ctx, reject), True
+        except Exception:
+            # A bug, not a verdict: escaping as a gRPC error would put its text in Envoy's reply.
+            log.exception("the %s phase of request %s failed", phase, ctx.request_id)
+            return self._rejected(ctx, INTERNAL_ERROR), True
         if phase == "response_headers":
             return reply, message.response_headers.end_of_stream or ctx.mutation.stream_response is None
         return reply, phase == "response_body" and message.response_body.end_of_stream
+
+    @staticmethod
+    def _rejected(ctx: RequestContext, reject: Reject) -> ext_proc.ProcessingResponse:
+        REJECTIONS.labels(reject.reason).inc()
+        ctx.state["final_status"] = reject.status
+        ctx.state["rejected"] = reject.reason
+        return _immediate(ctx, reject)
 
     async def _phase(self, ctx: RequestContext, phase: str, message) -> ext_proc.ProcessingResponse:
         if phase == "request_headers":
