@@ -1,4 +1,5 @@
-"""python -m plugins [--index N]: run sidecar process N on CLEW_SIDECAR_PORT + N."""
+"""python -m plugins [--index N]: run sidecar process N: gRPC on CLEW_HOME/run/sidecar-N.sock, its ops
+endpoints on CLEW_SIDECAR_METRICS_PORT + N."""
 import argparse
 
 import uvloop
@@ -16,7 +17,7 @@ def main() -> None:
     settings = Settings.from_env()
     settings.require_secrets()
     try:
-        uvloop.run(serve(settings, settings.sidecar_port + args.index, settings.sidecar_metrics_port + args.index))
+        uvloop.run(serve(settings, args.index))
     except KeyboardInterrupt:
         pass
 

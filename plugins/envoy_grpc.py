@@ -24,13 +24,13 @@ from plugins.metrics import AUTH_FAILURES, CHECK_LATENCY, CHECKS, PHASE_LATENCY,
 from plugins.request_log import log_check
 from schemas import identity
 from schemas.errors import error_body
+from schemas.internal_api import PHASE_METADATA, ROUTE_TOKEN_HEADER, UPSTREAM_PHASE, route_token
 from schemas.logs import REQUEST_ID
 
 log = logging.getLogger(__name__)
 _background: set[asyncio.Task] = set()
 OVERWRITE = base_pb2.HeaderValueOption.OVERWRITE_IF_EXISTS_OR_ADD
 ATTRIBUTES = "envoy.filters.http.ext_proc"
-UPSTREAM_PHASE = "x-clew-phase"  # gRPC metadata the router clusters' upstream filter sends
 Mode = modes.ProcessingMode
 INTERNAL_ERROR = Reject(500, "The server had an error while processing your request.", "internal_error",
                         reason="internal_error")
@@ -156,13 +156,14 @@ class ExternalProcessorService(ext_proc_grpc.ExternalProcessorServicer):
     """ext_proc for AI routes: each request is one stream of up to four phases plus body chunks.
 
     The same service also answers the upstream ext_proc of router clusters (gRPC metadata
-    x-clew-phase: upstream): one stream per attempt, see plugins.fallback.Attempt."""
+    x-clew-phase: upstream): one stream per attempt, see plugins.fallback.Attempt. Only Envoy gets
+    this far: plugins.grpc_guard refuses every other caller."""
 
-    def __init__(self, chain: Chain, attempts):
-        self.chain, self.attempts = chain, attempts
+    def __init__(self, chain: Chain, attempts, route_token: str):
+        self.chain, self.attempts, self.route_token = chain, attempts, route_token
 
     async def Process(self, request_iterator, context):
-        if (UPSTREAM_PHASE, "upstream") in tuple(context.invocation_metadata() or ()):
+        if (PHASE_METADATA, UPSTREAM_PHASE) in tuple(context.invocation_metadata() or ()):
             async for reply in self._attempt(request_iterator):
                 yield reply
             return
@@ -225,14 +226,21 @@ class ExternalProcessorService(ext_proc_grpc.ExternalProcessorServicer):
         ctx.state["rejected"] = reject.reason
         return _immediate(ctx, reject)
 
+    def _sign_route(self, ctx: RequestContext) -> None:
+        # A re-route is the sidecar's decision: the provider and router routes demand this token too.
+        if ctx.mutation.clear_route_cache:
+            ctx.mutation.set_headers[ROUTE_TOKEN_HEADER] = self.route_token
+
     async def _phase(self, ctx: RequestContext, phase: str, message) -> ext_proc.ProcessingResponse:
         if phase == "request_headers":
             await self.chain.request_headers(ctx)
             if message.request_headers.end_of_stream:  # no body will follow: judge the empty one now
                 await self.chain.request_body(ctx, b"")
+            self._sign_route(ctx)
             return ext_proc.ProcessingResponse(request_headers=ext_proc.HeadersResponse(response=_common(ctx)))
         if phase == "request_body":
             await self.chain.request_body(ctx, message.request_body.body)
+            self._sign_route(ctx)
             return ext_proc.ProcessingResponse(request_body=ext_proc.BodyResponse(response=_common(ctx)))
         if phase == "response_headers":
             headers = _headers_of(message.response_headers)
@@ -273,4 +281,5 @@ class ExternalProcessorService(ext_proc_grpc.ExternalProcessorServicer):
 
 def add_services(server, authz_chain: Chain, ai_chain: Chain, internal_secret: bytes, attempts) -> None:
     authz_grpc.add_AuthorizationServicer_to_server(AuthorizationService(authz_chain, internal_secret), server)
-    ext_proc_grpc.add_ExternalProcessorServicer_to_server(ExternalProcessorService(ai_chain, attempts), server)
+    ext_proc_grpc.add_ExternalProcessorServicer_to_server(
+        ExternalProcessorService(ai_chain, attempts, route_token(internal_secret)), server)

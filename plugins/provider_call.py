@@ -8,9 +8,8 @@ compact with its new length, and drops the client's credential; `pool_headers` a
 import json
 
 from plugins.context import RequestContext
+from schemas.internal_api import PROVIDER_HEADER
 from schemas.upstreams import Upstream
-
-PROVIDER_HEADER = "x-clew-provider"
 
 
 def encode(payload: dict) -> bytes:

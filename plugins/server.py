@@ -12,6 +12,7 @@ from plugins.chain import Chain
 from plugins.cooldowns import MemoryCooldowns, RedisCooldowns
 from plugins.counters import MemoryWindows, RedisWindows
 from plugins.fallback import Attempt, FallbackPlugin
+from plugins.grpc_guard import RequireSidecarToken, prepare_socket, restrict_socket
 from plugins.identity_store import IdentityStore
 from plugins.images import ImagesPlugin
 from plugins.metering import MeteringPlugin
@@ -25,6 +26,7 @@ from plugins.usage_sink import create_sink
 from plugins.video import VideoPlugin
 from plugins.video_jobs import VideoJobs
 from schemas.database import create_engine
+from schemas.internal_api import sidecar_token
 from schemas.ops_endpoints import serve_ops
 from schemas.readiness import dependency_checks
 from schemas.redis_client import connect
@@ -36,7 +38,8 @@ log = logging.getLogger("clew.sidecar")
 STOP_GRACE_SECONDS = 5  # within clew up's and Kubernetes' wait before they kill
 
 
-async def serve(settings: Settings, port: int, metrics_port: int) -> None:
+async def serve(settings: Settings, index: int) -> None:
+    socket, metrics_port = settings.sidecar_sockets[index], settings.sidecar_metrics_port + index
     runtime = RuntimeConfig(settings.config_path)
     engine = create_engine(settings.database_url, settings.database_schema)
     redis = connect(settings.redis_url) if settings.redis_url else None
@@ -56,15 +59,18 @@ async def serve(settings: Settings, port: int, metrics_port: int) -> None:
                       MeteringPlugin(create_sink(redis, settings.redis_prefix, engine), runtime), RequestLogPlugin()])
     # Buffered request bodies (prompts, inline images) arrive in one message: allow the largest.
     largest = 2 * runtime.current.config.upstream["max_request_body_bytes"] + 1024 * 1024
+    # Envoy only (plugins.grpc_guard): a private Unix socket, and the sidecar token on every call.
     server = grpc.aio.server(options=[("grpc.max_receive_message_length", largest),
-                                      ("grpc.max_send_message_length", largest)])
+                                      ("grpc.max_send_message_length", largest)],
+                             interceptors=[RequireSidecarToken(sidecar_token(settings.internal_secret))])
     envoy_grpc.add_services(server, Chain([auth]), ai_chain, settings.internal_secret,
                             attempts=lambda model: Attempt(runtime, cooldowns, provider_keys, model))
-    server.add_insecure_port(f"{settings.bind_address}:{port}")
+    server.add_insecure_port(prepare_socket(socket))
     await server.start()
+    restrict_socket(socket)
     ops = await serve_ops(settings.bind_address, metrics_port, dependency_checks(engine, redis))
     loops = [asyncio.create_task(store.follow_changes()), asyncio.create_task(runtime.watch())]
-    log.info("sidecar listening on %s:%d (metrics on %d)", settings.bind_address, port, metrics_port)
+    log.info("sidecar listening on %s (ops endpoints on %s:%d)", socket, settings.bind_address, metrics_port)
     try:
         await until_terminated()
     finally:

@@ -14,6 +14,10 @@ BYOK_DEFAULTS = {"platform_fee_percent": "0"}
 UPSTREAM_DEFAULTS = {"timeout_seconds": 120, "connect_timeout_seconds": 5, "max_request_body_bytes": 8388608}
 WEBHOOK_DEFAULTS = {"max_attempts": 8, "backoff_seconds": 30, "timeout_seconds": 10, "max_per_account": 10,
                     "allow_private_targets": False}
+# Limits on the public account routes (see gateway.yaml's auth section).
+LOGIN_THROTTLE_DEFAULTS = {"max_failures_per_email": 50}
+AUTH_PER_IP_PER_HOUR_DEFAULTS = {"signup": 1000, "login": 3000, "password_reset": 100}
+DEFAULT_RESET_MAILS_PER_EMAIL_PER_HOUR = 3
 TELEMETRY_DEFAULTS = {"per_ip_per_minute": 60, "max_batch": 100, "max_properties": 32, "max_properties_bytes": 4096,
                       "max_body_bytes": 524288, "max_event_age_days": 30}
 
@@ -37,6 +41,19 @@ class GatewayConfig:
     @property
     def auth(self) -> dict:
         return self.raw["auth"]
+
+    @property
+    def login_throttle(self) -> dict:
+        return {**LOGIN_THROTTLE_DEFAULTS, **self.auth["login_throttle"]}
+
+    @property
+    def auth_per_ip_per_hour(self) -> dict:
+        """Requests per client address per hour: `signup`, `login`, `password_reset`."""
+        return {**AUTH_PER_IP_PER_HOUR_DEFAULTS, **self.auth.get("per_ip_per_hour", {})}
+
+    @property
+    def reset_mails_per_email_per_hour(self) -> int:
+        return self.auth.get("reset_mails_per_email_per_hour", DEFAULT_RESET_MAILS_PER_EMAIL_PER_HOUR)
 
     @property
     def tiers(self) -> dict:

@@ -7,6 +7,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from schemas import internal_api
+
 
 def _int(env, name: str, default: int) -> int:
     raw = env.get(name)
@@ -27,7 +29,6 @@ class Settings:
     https_port: int
     admin_port: int
     control_plane_port: int
-    sidecar_port: int
     sidecar_processes: int
     sidecar_metrics_port: int
     control_plane_metrics_port: int
@@ -61,8 +62,10 @@ class Settings:
         return self.home / "outbox.jsonl"
 
     @property
-    def sidecar_ports(self) -> list[int]:
-        return [self.sidecar_port + i for i in range(self.sidecar_processes)]
+    def sidecar_sockets(self) -> list[Path]:
+        """Where each sidecar process serves Envoy's gRPC calls: Unix sockets under CLEW_HOME, never a
+        TCP port (docs/operations.md, "How the sidecar is secured")."""
+        return [internal_api.sidecar_socket(self.home, i) for i in range(self.sidecar_processes)]
 
     @classmethod
     def from_env(cls, env=None) -> "Settings":
@@ -82,7 +85,6 @@ class Settings:
             https_port=_int(env, "CLEW_HTTPS_PORT", 8443),
             admin_port=_int(env, "CLEW_ADMIN_PORT", 9901),
             control_plane_port=_int(env, "CLEW_CONTROL_PLANE_PORT", 8081),
-            sidecar_port=_int(env, "CLEW_SIDECAR_PORT", 9001),
             sidecar_processes=_int(env, "CLEW_SIDECAR_PROCESSES", 2),
             sidecar_metrics_port=_int(env, "CLEW_SIDECAR_METRICS_PORT", 9101),
             control_plane_metrics_port=_int(env, "CLEW_CONTROL_PLANE_METRICS_PORT", 9100),

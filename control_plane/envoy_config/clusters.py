@@ -3,10 +3,12 @@ import ipaddress
 import os
 
 from schemas.gateway import GatewayConfig
+from schemas.internal_api import sidecar_token
 from schemas.settings import Settings
 from schemas.upstreams import Upstream
 
 from . import routers
+from .http_filters import SIDECAR_CLUSTER
 from .protos import address, type_url
 from .routes import provider_cluster
 
@@ -20,11 +22,15 @@ def clusters(config: GatewayConfig, settings: Settings, upstreams: dict[str, Ups
     return [sidecar_cluster(settings), control_plane_cluster(settings),
             *(provider_cluster_config(u, connect_timeout) for u in upstreams.values()),
             *routers.candidate_clusters(config, upstreams, lambda u: provider_cluster_config(u, connect_timeout)),
-            *routers.aggregate_clusters(config, routers.upstream_filters())]
+            *routers.aggregate_clusters(config, routers.upstream_filters(sidecar_token(settings.internal_secret)))]
 
 
 def sidecar_cluster(settings: Settings) -> dict:
-    cluster = static_cluster("sidecar", settings.upstream_host, settings.sidecar_ports)
+    # Unix sockets in the pod, not TCP: nothing off this host (or outside the gateway's user) can
+    # reach the sidecar, which holds the provider keys (plugins.grpc_guard).
+    cluster = {"name": SIDECAR_CLUSTER, "type": "STATIC", "connect_timeout": "1s", "load_assignment": {
+        "cluster_name": SIDECAR_CLUSTER, "endpoints": [{"lb_endpoints": [
+            {"endpoint": {"address": {"pipe": {"path": str(path)}}}} for path in settings.sidecar_sockets]}]}}
     # gRPC needs HTTP/2. Least-request keeps a busy sidecar process from getting more streams.
     cluster["lb_policy"] = "LEAST_REQUEST"
     # A dead sidecar process would fail every request balanced to it; set it aside for a while
@@ -35,7 +41,8 @@ def sidecar_cluster(settings: Settings) -> dict:
         "@type": type_url("envoy.extensions.upstreams.http.v3.HttpProtocolOptions"),
         "explicit_http_config": {"http2_protocol_options": {}},
     }}
-    return health_checked(cluster, [settings.sidecar_metrics_port + i for i in range(settings.sidecar_processes)])
+    ops = [settings.sidecar_metrics_port + i for i in range(settings.sidecar_processes)]
+    return health_checked(cluster, ops, _local_ops_host(settings))
 
 
 def control_plane_cluster(settings: Settings) -> dict:
@@ -78,13 +85,19 @@ def _is_ip(host: str) -> bool:
     return True
 
 
-def health_checked(cluster: dict, ops_ports: list[int]) -> dict:
+def _local_ops_host(settings: Settings) -> str:
+    """Where Envoy reaches the sidecars' ops ports: they are on its host, bound to bind_address."""
+    return "127.0.0.1" if settings.bind_address in ("0.0.0.0", "::", "") else settings.bind_address
+
+
+def health_checked(cluster: dict, ops_ports: list[int], ops_host: str | None = None) -> dict:
     """Envoy asks each endpoint's ops port for /readyz and sends nothing to one that is not ready
     (if none is, Envoy's panic mode uses them all). The ops ports speak HTTP/1.1 whatever the
-    cluster speaks."""
+    cluster speaks; `ops_host` is for endpoints that are not at an IP address (Unix sockets)."""
     endpoints = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"]
     for endpoint, port in zip(endpoints, ops_ports, strict=True):
-        endpoint["endpoint"]["health_check_config"] = {"port_value": port}
+        endpoint["endpoint"]["health_check_config"] = (
+            {"address": address(ops_host, port)} if ops_host else {"port_value": port})
     cluster["health_checks"] = [{
         "timeout": "1s", "interval": "5s", "no_traffic_interval": "5s", "unhealthy_threshold": 2,
         "healthy_threshold": 1, "http_health_check": {"path": READY_PATH, "codec_client_type": "HTTP1"}}]

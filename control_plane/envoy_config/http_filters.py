@@ -1,39 +1,45 @@
-"""The HTTP filter chain every request passes: header strip, ext_authz, ext_proc, router."""
+"""The HTTP filter chain every request passes: ext_authz, ext_proc, router.
+
+Client `x-clew-*` headers are gone before any of them runs: the connection manager drops them
+before it picks a route (listeners.strip_client_clew_headers).
+"""
+from schemas.internal_api import SIDECAR_TOKEN_METADATA
+
 from .protos import type_url
 
 EXT_AUTHZ = "envoy.filters.http.ext_authz"
 EXT_PROC = "envoy.filters.http.ext_proc"
+SIDECAR_CLUSTER = "sidecar"
 
 
-def http_filters() -> list[dict]:
-    return [strip_clew_headers_filter(), ext_authz_filter(), ext_proc_filter(), router_filter()]
+def http_filters(sidecar_token: str) -> list[dict]:
+    return [ext_authz_filter(sidecar_token), ext_proc_filter(sidecar_token), router_filter()]
 
 
-def strip_clew_headers_filter() -> dict:
-    # First, so no later filter or upstream can mistake a client's x-clew-* header for the gateway's.
-    return {"name": "envoy.filters.http.header_mutation", "typed_config": {
-        "@type": type_url("envoy.extensions.filters.http.header_mutation.v3.HeaderMutation"),
-        "mutations": {"request_mutations": [{"remove_on_match": {"key_matcher": {"prefix": "x-clew-"}}}]},
-    }}
+def sidecar_grpc_service(sidecar_token: str, metadata: dict[str, str] | None = None, **options) -> dict:
+    """The sidecar as a filter's gRPC service: every call carries the token it demands (plugins.grpc_guard)."""
+    headers = {SIDECAR_TOKEN_METADATA: sidecar_token, **(metadata or {})}
+    return {"envoy_grpc": {"cluster_name": SIDECAR_CLUSTER},
+            "initial_metadata": [{"key": k, "value": v} for k, v in headers.items()], **options}
 
 
-def ext_authz_filter() -> dict:
+def ext_authz_filter(sidecar_token: str) -> dict:
     # On for every route unless the route turns it off: a new route is authenticated by default.
     return {"name": EXT_AUTHZ, "typed_config": {
         "@type": type_url("envoy.extensions.filters.http.ext_authz.v3.ExtAuthz"),
         "transport_api_version": "V3",
-        "grpc_service": {"envoy_grpc": {"cluster_name": "sidecar"}, "timeout": "1s"},
+        "grpc_service": sidecar_grpc_service(sidecar_token, timeout="1s"),
         "failure_mode_allow": False,
         "status_on_error": {"code": "ServiceUnavailable"},
     }}
 
 
-def ext_proc_filter() -> dict:
+def ext_proc_filter(sidecar_token: str) -> dict:
     # The request side always goes to the sidecar: headers to authenticate and limit, the buffered
     # body to route (ARCHITECTURE.md §3). The response body mode is chosen per response.
     return {"name": EXT_PROC, "typed_config": {
         "@type": type_url("envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor"),
-        "grpc_service": {"envoy_grpc": {"cluster_name": "sidecar"}},
+        "grpc_service": sidecar_grpc_service(sidecar_token),
         "failure_mode_allow": False,
         "status_on_error": {"code": "ServiceUnavailable"},  # the sidecar failing is ours, and passing: 503
         "message_timeout": "5s",

@@ -2,6 +2,7 @@
 from pathlib import Path
 
 from schemas.gateway import GatewayConfig
+from schemas.internal_api import CLIENT_HEADER_PREFIX, sidecar_token
 from schemas.settings import Settings
 
 from .access_log import log_requests
@@ -13,9 +14,9 @@ from .tls import resolve_tls_paths
 
 def listeners(config: GatewayConfig, settings: Settings, routes: dict) -> list[dict]:
     """`routes` is the HCM's route source: {"rds": ...} or {"route_config": ...}."""
-    limit = buffer_limit(config)
-    http = _listener("http", settings.listen_address, settings.http_port, limit, routes)
-    https = _listener("https", settings.listen_address, settings.https_port, limit, routes)
+    limit, filters = buffer_limit(config), http_filters(sidecar_token(settings.internal_secret))
+    http = _listener("http", settings.listen_address, settings.http_port, limit, routes, filters)
+    https = _listener("https", settings.listen_address, settings.https_port, limit, routes, filters)
     https["filter_chains"][0]["transport_socket"] = tls_transport_socket(*resolve_tls_paths(config, settings))
     for listener in (http, https):
         log_requests(listener["filter_chains"][0]["filters"][0]["typed_config"], settings)
@@ -29,12 +30,12 @@ def buffer_limit(config: GatewayConfig) -> int:
     return largest + 64 * 1024
 
 
-def _listener(name: str, host: str, port: int, limit: int, routes: dict) -> dict:
+def _listener(name: str, host: str, port: int, limit: int, routes: dict, filters: list[dict]) -> dict:
     return {
         "name": name,
         "address": address(host, port),
         "per_connection_buffer_limit_bytes": limit,
-        "filter_chains": [{"filters": [http_connection_manager(name, routes)]}],
+        "filter_chains": [{"filters": [http_connection_manager(name, routes, filters)]}],
     }
 
 
@@ -49,7 +50,7 @@ def tls_transport_socket(cert: Path, key: Path) -> dict:
     }}
 
 
-def http_connection_manager(stat_prefix: str, routes: dict) -> dict:
+def http_connection_manager(stat_prefix: str, routes: dict, filters: list[dict]) -> dict:
     return {"name": "envoy.filters.network.http_connection_manager", "typed_config": {
         "@type": type_url("envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"),
         "stat_prefix": stat_prefix,
@@ -62,7 +63,19 @@ def http_connection_manager(stat_prefix: str, routes: dict) -> dict:
         "path_with_escaped_slashes_action": "REJECT_REQUEST",
         # `x_clew_user` would slip past the x-clew- strip, and some frameworks read it as x-clew-user.
         "common_http_protocol_options": {"headers_with_underscores_action": "DROP_HEADER"},
-        "http_filters": http_filters(),
+        "early_header_mutation_extensions": [strip_client_clew_headers()],
+        "http_filters": filters,
         "local_reply_config": local_reply_config(),
         **routes,
+    }}
+
+
+def strip_client_clew_headers() -> dict:
+    """Drop every client `x-clew-*` header before the route is picked, so that no client header can
+    choose a route (the provider routes match on `x-clew-provider`), reach a filter or the control
+    plane as the gateway's own. A header_mutation *filter* would run after route selection: too late,
+    and redundant with this, so there is none."""
+    return {"name": "envoy.http.early_header_mutation.header_mutation", "typed_config": {
+        "@type": type_url("envoy.extensions.http.early_header_mutation.header_mutation.v3.HeaderMutation"),
+        "mutations": [{"remove_on_match": {"key_matcher": {"prefix": CLIENT_HEADER_PREFIX}}}],
     }}

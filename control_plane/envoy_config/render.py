@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 
 from schemas.gateway import GatewayConfig
+from schemas.internal_api import route_token
 from schemas.settings import Settings
 from schemas.upstreams import resolve
 
@@ -52,7 +53,8 @@ def render(config: GatewayConfig, settings: Settings, env: Mapping = os.environ)
             "cds_config": _path_source(directory, CDS),
         }, **ops_resources(settings)}),
         CDS: _discovery(clusters(config, settings, upstreams), "envoy.config.cluster.v3.Cluster"),
-        RDS: _discovery([route_configuration(config, upstreams)], "envoy.config.route.v3.RouteConfiguration"),
+        RDS: _discovery([route_configuration(config, upstreams, route_token(settings.internal_secret))],
+                        "envoy.config.route.v3.RouteConfiguration"),
         LDS: _discovery(listeners(config, settings, {"rds": rds}), "envoy.config.listener.v3.Listener"),
     }
 
@@ -63,7 +65,7 @@ def render_static(config: GatewayConfig, settings: Settings, env: Mapping = os.e
     Validate mode does not read path-based dynamic resources, so this is how they get checked.
     """
     upstreams = resolve(config, env)
-    inline = {"route_config": route_configuration(config, upstreams)}
+    inline = {"route_config": route_configuration(config, upstreams, route_token(settings.internal_secret))}
     return _bootstrap(settings, {"static_resources": {
         "listeners": listeners(config, settings, inline),
         "clusters": clusters(config, settings, upstreams),
@@ -125,5 +127,9 @@ def _ensure_tls(config: GatewayConfig, settings: Settings) -> None:
 
 
 def _replace(temporary: Path, final: Path, document: dict) -> None:
-    temporary.write_text(yaml.safe_dump(document, sort_keys=False))
+    # 0600 from the start: the documents carry the route and sidecar tokens (schemas.internal_api).
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(yaml.safe_dump(document, sort_keys=False))
+    os.chmod(temporary, 0o600)  # O_CREAT's mode does not apply to a file that already existed
     os.replace(temporary, final)

@@ -1,5 +1,6 @@
 """Envoy's RouteConfiguration from the route table, with each route's auth filter switched on."""
 from schemas.gateway import GatewayConfig
+from schemas.internal_api import PROVIDER_HEADER, ROUTE_TOKEN_HEADER
 from schemas.upstreams import Upstream
 
 from . import routers
@@ -10,18 +11,21 @@ from .routes import Route, route_table
 ROUTE_CONFIG_NAME = "clew"
 
 
-def route_configuration(config: GatewayConfig, upstreams: dict[str, Upstream]) -> dict:
+def route_configuration(config: GatewayConfig, upstreams: dict[str, Upstream], route_token: str) -> dict:
+    """`route_token`: what the sidecar sets beside `x-clew-provider` (schemas.internal_api.route_token)."""
     table = route_table(upstreams, config.upstream["timeout_seconds"], config.routers)
     return {"name": ROUTE_CONFIG_NAME, "virtual_hosts": [{
-        "name": "clew", "domains": ["*"], "routes": [route_entry(r) for r in table]}]}
+        "name": "clew", "domains": ["*"], "routes": [route_entry(r, route_token) for r in table]}]}
 
 
-def route_entry(route: Route) -> dict:
+def route_entry(route: Route, route_token: str) -> dict:
     key = "path" if route.exact else "prefix"
     match = {key: route.prefix_or_path}
     action = {"cluster": route.cluster, "timeout": route.timeout}
     if route.provider:
-        match["headers"] = [{"name": "x-clew-provider", "string_match": {"exact": route.provider}}]
+        # Reachable only through the sidecar's decision: its provider header and its token.
+        match["headers"] = [{"name": PROVIDER_HEADER, "string_match": {"exact": route.provider}},
+                            {"name": ROUTE_TOKEN_HEADER, "string_match": {"exact": route_token}}]
     if route.host:
         action["host_rewrite_literal"] = route.host
     if route.attempts > 1:

@@ -10,10 +10,12 @@ and credential for the candidate Envoy chose (ARCHITECTURE.md §3).
 from itertools import compress
 
 from schemas.gateway import GatewayConfig
+from schemas.internal_api import PHASE_METADATA, UPSTREAM_PHASE
 from schemas.upstreams import Upstream
 
+from .http_filters import sidecar_grpc_service
+
 RETRIABLE_STATUSES = [429, 500, 502, 503, 504]
-UPSTREAM_PHASE = ("x-clew-phase", "upstream")  # gRPC metadata: tells the sidecar which filter calls
 
 
 def slug(router: str) -> str:
@@ -94,11 +96,11 @@ def retry_policy(attempts: int) -> dict:
     }
 
 
-def upstream_filters() -> list[dict]:
+def upstream_filters(sidecar_token: str) -> list[dict]:
     return [{"name": "envoy.filters.http.ext_proc", "typed_config": {
         "@type": "type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor",
-        "grpc_service": {"envoy_grpc": {"cluster_name": "sidecar"},
-                         "initial_metadata": [{"key": UPSTREAM_PHASE[0], "value": UPSTREAM_PHASE[1]}]},
+        # The phase metadata tells the sidecar which filter calls.
+        "grpc_service": sidecar_grpc_service(sidecar_token, {PHASE_METADATA: UPSTREAM_PHASE}),
         "failure_mode_allow": False,
         "message_timeout": "5s",
         "processing_mode": {"request_header_mode": "SEND", "response_header_mode": "SEND",

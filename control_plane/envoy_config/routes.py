@@ -4,19 +4,20 @@ Three kinds of route:
 - "management": ext_authz authenticates and the control plane gets a signed identity;
 - "ai": ext_proc runs the plugin chain, which names the provider in `x-clew-provider`, sets the
   provider's `:path` and makes Envoy pick the route again; that second match lands on the
-  provider's route, which matches on the header alone;
+  provider's route, which matches on that header and on the route token (schemas.internal_api)
+  whatever the path. Clients cannot send either: Envoy drops their `x-clew-*` headers before routing;
 - "public": no auth filter (signup, login, models, ... and unknown paths, answered with a JSON 404).
 
 Order matters: Envoy takes the first match, so specific routes come before the catch-all.
 """
 from dataclasses import dataclass, field
 
+from schemas.internal_api import PROVIDER_HEADER, ROUTE_TOKEN_HEADER
 from schemas.upstreams import Upstream
 
 from .routers import aggregate_name, header_value, masks
 
 CONTROL_PLANE = "control_plane"
-PROVIDER_HEADER = "x-clew-provider"
 AI_PATHS = ("/v1/chat/completions", "/v1/images/generations", "/v1/video/generations")
 AI_PREFIXES = ("/v1/video/generations/",)  # a video job's status and content: /v1/video/generations/{id}[/content]
 
@@ -28,7 +29,7 @@ class Route:
     kind: str = "public"  # "management", "ai" or "public"
     cluster: str = CONTROL_PLANE
     timeout: str = "30s"
-    provider: str = ""          # provider routes: the x-clew-provider value this route answers
+    provider: str = ""          # provider and router routes: the x-clew-provider value this route answers
     host: str = ""              # provider routes: the provider's Host header
     attempts: int = 1           # router routes: one attempt per candidate
     remove_headers: tuple = field(default=())
@@ -48,6 +49,7 @@ MANAGEMENT_ROUTES = [
 ]
 
 PUBLIC_CATCH_ALL = Route("/")
+ROUTING_HEADERS = (PROVIDER_HEADER, ROUTE_TOKEN_HEADER)  # the sidecar's decision; no provider sees it
 
 
 def provider_cluster(provider: str) -> str:
@@ -58,14 +60,14 @@ def provider_routes(upstreams: dict[str, Upstream], timeout_seconds: int) -> lis
     """One route per provider, chosen by the sidecar's header whatever the path (the sidecar set
     the provider's path). First in the table: no other route may catch a re-routed request."""
     return [Route("/", kind="ai", cluster=provider_cluster(name), timeout=f"{timeout_seconds}s",
-                  provider=name, host=upstream.authority, remove_headers=(PROVIDER_HEADER,))
+                  provider=name, host=upstream.authority, remove_headers=ROUTING_HEADERS)
             for name, upstream in upstreams.items()]
 
 
 def router_routes(routers: dict, timeout_seconds: int) -> list[Route]:
     """One route per subset of a router's candidates, chosen by the sidecar's header."""
     return [Route("/", kind="ai", cluster=aggregate_name(name, mask), timeout=f"{timeout_seconds}s",
-                  provider=header_value(name, mask), remove_headers=(PROVIDER_HEADER,), attempts=mask.bit_count())
+                  provider=header_value(name, mask), remove_headers=ROUTING_HEADERS, attempts=mask.bit_count())
             for name, spec in routers.items() for mask in masks(spec)]
 
 

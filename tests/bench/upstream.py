@@ -99,8 +99,7 @@ def _bootstrap(admin_port: int, listener: dict, clusters: list[dict]) -> dict:
 
 def _listener(port: int, routes: list[dict], http_filters: list[dict], local_replies: bool) -> dict:
     manager = render.http_connection_manager("bench", {"route_config": {
-        "name": "bench", "virtual_hosts": [{"name": "bench", "domains": ["*"], "routes": routes}]}})
-    manager["typed_config"]["http_filters"] = http_filters
+        "name": "bench", "virtual_hosts": [{"name": "bench", "domains": ["*"], "routes": routes}]}}, http_filters)
     if not local_replies:  # a direct_response is a local reply: the gateway's mappers would rewrite it
         del manager["typed_config"]["local_reply_config"]
     return {"name": "bench", "address": {"socket_address": {"address": "127.0.0.1", "port_value": port}},

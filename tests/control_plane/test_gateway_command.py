@@ -22,9 +22,8 @@ def pod(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("gateway-pod")
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLEW_")}
     env.update(CLEW_HOME=str(tmp_path), CLEW_CONFIG=str(ROOT / "gateway.yaml"), CLEW_JWT_SECRET="j" * 32,
-               CLEW_INTERNAL_SECRET="i" * 32, CLEW_SIDECAR_PORT=str(free_port_block(2)),
-               CLEW_SIDECAR_METRICS_PORT=str(free_port_block(2)), CLEW_ENVOY_OPS_PORT=str(free_port()),
-               CLEW_CONTROL_PLANE_HOST="control-plane.internal")
+               CLEW_INTERNAL_SECRET="i" * 32, CLEW_SIDECAR_METRICS_PORT=str(free_port_block(2)),
+               CLEW_ENVOY_OPS_PORT=str(free_port()), CLEW_CONTROL_PLANE_HOST="control-plane.internal")
     subprocess.run([CLEW, "migrate"], env=env, check=True, capture_output=True, cwd=tmp_path)
     log = tmp_path / "gateway.log"
     with log.open("w") as out:

@@ -23,6 +23,7 @@ from envoy.service.auth.v3 import external_auth_pb2, external_auth_pb2_grpc
 from control_plane.envoy_config import render as envoy_render
 from control_plane.envoy_config.routes import route_table
 from control_plane.envoy_config.tls import ensure_self_signed, resolve_tls_paths
+from schemas import internal_api
 from schemas.gateway import GatewayConfig
 from schemas.settings import Settings
 from tests.support.ports import free_port, free_port_block
@@ -30,6 +31,7 @@ from tests.support.ports import free_port, free_port_block
 ENVOY = Path(sys.executable).with_name("envoy")
 EXT_AUTHZ = "envoy.filters.http.ext_authz"
 EXT_PROC = "envoy.filters.http.ext_proc"
+INTERNAL_SECRET = "render-test-internal-secret-0123456789abcdef"
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -42,9 +44,10 @@ def make_config(max_body: int = 1048576) -> GatewayConfig:
 
 def make_settings(home: Path, **env) -> Settings:
     ports = {"CLEW_HTTP_PORT": free_port(), "CLEW_HTTPS_PORT": free_port(), "CLEW_ADMIN_PORT": free_port(),
-             "CLEW_CONTROL_PLANE_PORT": free_port(), "CLEW_SIDECAR_PORT": free_port_block(2),
+             "CLEW_CONTROL_PLANE_PORT": free_port(), "CLEW_SIDECAR_METRICS_PORT": free_port_block(2),
              "CLEW_SIDECAR_PROCESSES": 2}
-    merged = {"CLEW_HOME": str(home), **{k: str(v) for k, v in ports.items()}, **env}
+    merged = {"CLEW_HOME": str(home), "CLEW_INTERNAL_SECRET": INTERNAL_SECRET,
+              **{k: str(v) for k, v in ports.items()}, **env}
     return Settings.from_env(merged)
 
 
@@ -125,26 +128,31 @@ def test_listeners_bind_address_and_ports_from_settings(tmp_path):
                          "https": {"address": "0.0.0.0", "port_value": settings.https_port}}
 
 
-def test_clusters_point_at_upstream_host_and_ports_from_settings(tmp_path):
+def test_control_plane_cluster_points_at_upstream_host_and_port_from_settings(tmp_path):
     settings = make_settings(tmp_path, CLEW_UPSTREAM_HOST="10.1.2.3")
     clusters = {c["name"]: c for c in envoy_render.render(make_config(), settings)["cds.yaml"]["resources"]}
+    lb = clusters["control_plane"]["load_assignment"]["endpoints"][0]["lb_endpoints"]
+    assert [e["endpoint"]["address"]["socket_address"] for e in lb] == [
+        {"address": "10.1.2.3", "port_value": settings.control_plane_port}]
 
-    def endpoints(name):
-        lb = clusters[name]["load_assignment"]["endpoints"][0]["lb_endpoints"]
-        return [(e["endpoint"]["address"]["socket_address"]["address"],
-                 e["endpoint"]["address"]["socket_address"]["port_value"]) for e in lb]
 
-    assert endpoints("sidecar") == [("10.1.2.3", p) for p in settings.sidecar_ports]
-    assert endpoints("control_plane") == [("10.1.2.3", settings.control_plane_port)]
-    http2 = clusters["sidecar"]["typed_extension_protocol_options"]
+def test_sidecar_cluster_is_the_sidecars_unix_sockets_over_http2_whatever_the_upstream_host(tmp_path):
+    settings = make_settings(tmp_path, CLEW_UPSTREAM_HOST="10.1.2.3", CLEW_BIND_ADDRESS="0.0.0.0")
+    sidecar = next(c for c in envoy_render.render(make_config(), settings)["cds.yaml"]["resources"]
+                   if c["name"] == "sidecar")
+    lb = sidecar["load_assignment"]["endpoints"][0]["lb_endpoints"]
+    assert [e["endpoint"]["address"] for e in lb] == [
+        {"pipe": {"path": str(tmp_path / "run" / f"sidecar-{i}.sock")}} for i in range(2)]
+    assert sidecar["type"] == "STATIC"
+    http2 = sidecar["typed_extension_protocol_options"]
     assert http2["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"]["explicit_http_config"] == {
         "http2_protocol_options": {}}
 
 
 def test_upstream_host_name_uses_dns_discovery(tmp_path):
-    settings = make_settings(tmp_path, CLEW_UPSTREAM_HOST="sidecar.internal")
+    settings = make_settings(tmp_path, CLEW_UPSTREAM_HOST="control-plane.internal")
     clusters = envoy_render.render(make_config(), settings)["cds.yaml"]["resources"]
-    assert {c["type"] for c in clusters if c["name"] in ("sidecar", "control_plane")} == {"STRICT_DNS"}
+    assert next(c for c in clusters if c["name"] == "control_plane")["type"] == "STRICT_DNS"
 
 
 def test_listener_buffer_limit_exceeds_max_request_body(tmp_path):
@@ -152,13 +160,13 @@ def test_listener_buffer_limit_exceeds_max_request_body(tmp_path):
     assert all(l["per_connection_buffer_limit_bytes"] > 5_000_000 for l in listeners["resources"])
 
 
-def test_header_mutation_filter_comes_first_and_strips_clew_prefix(tmp_path):
+def test_client_clew_headers_are_removed_before_route_selection(tmp_path):
     for listener in envoy_render.render(make_config(), make_settings(tmp_path))["lds.yaml"]["resources"]:
+        [early] = hcm(listener)["early_header_mutation_extensions"]
+        assert early["name"] == "envoy.http.early_header_mutation.header_mutation"
+        assert early["typed_config"]["mutations"] == [{"remove_on_match": {"key_matcher": {"prefix": "x-clew-"}}}]
         filters = hcm(listener)["http_filters"]
-        assert [f["name"] for f in filters] == [
-            "envoy.filters.http.header_mutation", EXT_AUTHZ, EXT_PROC, "envoy.filters.http.router"]
-        mutations = filters[0]["typed_config"]["mutations"]["request_mutations"]
-        assert mutations == [{"remove_on_match": {"key_matcher": {"prefix": "x-clew-"}}}]
+        assert [f["name"] for f in filters] == [EXT_AUTHZ, EXT_PROC, "envoy.filters.http.router"]
 
 
 @pytest.mark.parametrize("path", ["/v1/auth/me", "/v1/keys", "/v1/keys/key_123", "/v1/usage", "/v1/usage/daily",
@@ -210,13 +218,16 @@ def test_paths_that_only_start_like_the_media_routes_stay_public():
     assert first_match("/v1/images/generations/x").kind == "public"
 
 
-def test_each_provider_has_a_route_chosen_by_the_sidecars_header(tmp_path):
+def test_each_provider_has_a_route_chosen_by_the_sidecars_header_and_route_token(tmp_path):
     routes = rendered_routes(make_config(), make_settings(tmp_path))
     groq = routes["provider:groq"]
-    assert groq["match"] == {"prefix": "/", "headers": [{"name": "x-clew-provider", "string_match": {"exact": "groq"}}]}
+    token = internal_api.route_token(INTERNAL_SECRET.encode())
+    assert groq["match"] == {"prefix": "/", "headers": [
+        {"name": "x-clew-provider", "string_match": {"exact": "groq"}},
+        {"name": "x-clew-route", "string_match": {"exact": token}}]}
     assert groq["route"]["cluster"] == "provider_groq"
     assert groq["route"]["host_rewrite_literal"] == "api.groq.com"
-    assert groq["request_headers_to_remove"] == ["x-clew-provider"]
+    assert groq["request_headers_to_remove"] == ["x-clew-provider", "x-clew-route"]
     assert not ext_proc_disabled(groq) and ext_authz_disabled(groq)
 
 
@@ -319,11 +330,12 @@ class DenyingSidecar(external_auth_pb2_grpc.AuthorizationServicer):
         return response
 
 
-def start_sidecar(ports: list[int]) -> grpc.Server:
+def start_sidecar(sockets: list[Path]) -> grpc.Server:
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
     external_auth_pb2_grpc.add_AuthorizationServicer_to_server(DenyingSidecar(), server)
-    for port in ports:
-        server.add_insecure_port(f"127.0.0.1:{port}")
+    for socket in sockets:
+        socket.parent.mkdir(parents=True, exist_ok=True)
+        server.add_insecure_port(f"unix:{socket}")
     server.start()
     return server
 
@@ -400,6 +412,18 @@ def test_public_route_reaches_control_plane_without_client_clew_headers(gateway)
     assert echoed["headers"]["x-other"] == "kept"
 
 
+def test_a_client_sending_the_routing_headers_and_the_token_reaches_no_provider(gateway):
+    """A real Envoy: even a client that knew the route token could not pick a provider route, because
+    its x-clew-* headers are gone before the route is chosen; the request lands where its path says."""
+    _, settings, _ = gateway
+    forged = {"X-Clew-Provider": "groq", "x-clew-route": internal_api.route_token(INTERNAL_SECRET.encode())}
+    for path in ("/v1/models", "/v1/anything", "/"):
+        status, _, body = request(settings.http_port, path, forged)
+        echoed = json.loads(body)
+        assert (status, echoed["upstream"], echoed["path"]) == (200, "control-plane", path)
+        assert not [h for h in echoed["headers"] if h.startswith("x-clew-")]
+
+
 def test_management_route_without_sidecar_is_openai_shaped_503(gateway):
     _, settings, _ = gateway
     status, headers, body = request(settings.http_port, "/v1/keys")
@@ -412,7 +436,7 @@ def test_management_route_without_sidecar_is_openai_shaped_503(gateway):
 def test_sidecar_denial_reaches_client_unchanged(gateway):
     # A 503 denial too: it carries the same UAEX flag as "sidecar unreachable" and must not be rewritten.
     _, settings, _ = gateway
-    sidecar = start_sidecar(settings.sidecar_ports)
+    sidecar = start_sidecar(settings.sidecar_sockets)
     try:
         for deny_status in (401, 503):
             status, headers, body = request(settings.http_port, "/v1/keys",

@@ -43,8 +43,10 @@ def test_each_sidecar_process_is_health_checked_on_its_own_ops_port(tmp_path):
     settings = make_settings(tmp_path, CLEW_SIDECAR_METRICS_PORT=str(free_port()))
     sidecar = _clusters(settings)["sidecar"]
     endpoints = sidecar["load_assignment"]["endpoints"][0]["lb_endpoints"]
-    assert [e["endpoint"]["health_check_config"]["port_value"] for e in endpoints] == [
-        settings.sidecar_metrics_port, settings.sidecar_metrics_port + 1]
+    # The endpoints are Unix sockets; the ops ports are on the same host.
+    assert [e["endpoint"]["health_check_config"]["address"]["socket_address"] for e in endpoints] == [
+        {"address": "127.0.0.1", "port_value": settings.sidecar_metrics_port},
+        {"address": "127.0.0.1", "port_value": settings.sidecar_metrics_port + 1}]
     check = sidecar["health_checks"][0]["http_health_check"]
     assert check == {"path": "/readyz", "codec_client_type": "HTTP1"}  # ops ports speak HTTP/1.1, not gRPC
 

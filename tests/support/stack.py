@@ -120,7 +120,7 @@ def gateway_env(backend: Backend, home: Path, extra_env: dict | None = None) -> 
         "CLEW_HTTP_PORT": str(free_port()), "CLEW_HTTPS_PORT": str(free_port()),
         "CLEW_ADMIN_PORT": str(free_port()), "CLEW_CONTROL_PLANE_PORT": str(free_port()),
         "CLEW_CONTROL_PLANE_METRICS_PORT": str(free_port()),
-        "CLEW_SIDECAR_PORT": str(free_port_block(2)), "CLEW_SIDECAR_METRICS_PORT": str(free_port_block(2)),
+        "CLEW_SIDECAR_METRICS_PORT": str(free_port_block(2)),
         "CLEW_SIDECAR_PROCESSES": "2", "CLEW_SIMULATOR_PORT": str(free_port()),
         "CLEW_STRIPE_STANDIN_PORT": str(free_port()),
     })
