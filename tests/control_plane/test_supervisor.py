@@ -1,12 +1,16 @@
 """`clew up` supervises every process: one ready line, and nothing left behind when it stops."""
 import os
 import signal
+import subprocess
+import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.support.stack import Backend, start_gateway
+from tests.support.stack import READY_LINE, ROOT, START_TIMEOUT, Backend, gateway_env, start_gateway
 
 EMBEDDED = Backend("embedded", "", "", "", "")
 
@@ -73,14 +77,67 @@ def test_sigint_stops_every_process(stack):
     assert not [pid for pid in children if _alive(pid)]
 
 
-def test_a_dying_child_stops_everything(stack):
-    children = _descendants(stack.process.pid)
-    control_plane = next(pid for pid in children
-                         if _module(Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")) == "control_plane")
-    os.kill(control_plane, signal.SIGKILL)
-    assert stack.process.wait(20) == 1
-    deadline = time.monotonic() + 10
-    while [pid for pid in children if _alive(pid)] and time.monotonic() < deadline:
+def _pid_of(stack, module: str) -> int | None:
+    return next((pid for pid in _descendants(stack.process.pid) if _alive(pid)
+                 and _module(Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")) == module), None)
+
+
+def _eventually(check, timeout: float = 30):
+    deadline = time.monotonic() + timeout
+    while not (found := check()) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not [pid for pid in children if _alive(pid)]
-    assert "control-plane exited" in stack.log()
+    return found
+
+
+def _answers(url: str) -> int | None:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as reply:
+            return reply.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except OSError:
+        return None
+
+
+@pytest.mark.parametrize("module, name", [("control_plane", "control-plane"), ("plugins", "sidecar-0")])
+def test_a_killed_child_is_restarted_while_the_others_keep_running(stack, module, name):
+    victim = _pid_of(stack, module)
+    others = _descendants(stack.process.pid) - {victim}
+    os.kill(victim, signal.SIGKILL)
+    assert _eventually(lambda: f"{name} exited with status -9; restarting it" in stack.log()), stack.log()[-2000:]
+    assert _eventually(lambda: victim not in _descendants(stack.process.pid) and _pid_of(stack, module))
+    assert stack.process.poll() is None
+    assert all(_alive(pid) for pid in others)
+    assert _eventually(lambda: _answers(f"{stack.url}/v1/models") == 200)
+
+
+def test_restarts_are_counted_for_prometheus(stack):
+    os.kill(_pid_of(stack, "control_plane"), signal.SIGKILL)
+    metrics = f"http://127.0.0.1:{stack.env['CLEW_SUPERVISOR_METRICS_PORT']}/metrics"
+
+    def counted() -> bool:
+        with urllib.request.urlopen(metrics, timeout=2) as reply:
+            return 'clew_supervisor_restarts_total{child="control-plane"} 1.0' in reply.read().decode()
+    assert _eventually(counted)
+
+
+def test_envoy_takes_no_traffic_before_the_sidecars_are_ready(tmp_path):
+    """An AI route answered before the sidecars are up would be a 503; Envoy starts after them."""
+    env = gateway_env(EMBEDDED, tmp_path)
+    chat = f"http://127.0.0.1:{env['CLEW_HTTP_PORT']}/v1/chat/completions"
+    log_path = tmp_path / "clew-up.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen([str(Path(sys.executable).with_name("clew")), "up"], cwd=ROOT, env=env,
+                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    seen = []
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while READY_LINE not in log_path.read_text() and time.monotonic() < deadline:
+            assert process.poll() is None, log_path.read_text()
+            if (status := _answers(chat)) is not None:
+                seen.append(status)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(30)
+    assert 503 not in seen and 502 not in seen, seen
+    assert set(seen) <= {401}  # whatever Envoy answered before the ready line, the sidecar judged it

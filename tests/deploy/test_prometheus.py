@@ -54,7 +54,8 @@ def local_scrape_config(gateway) -> dict:
     sidecars = int(gateway.env["CLEW_SIDECAR_METRICS_PORT"])
     targets = {"clew-envoy": [f"127.0.0.1:{gateway.env['CLEW_ENVOY_OPS_PORT']}"],
                "clew-sidecar": [f"127.0.0.1:{sidecars + i}" for i in range(gateway.sidecar_processes)],
-               "clew-control-plane": [f"127.0.0.1:{gateway.env['CLEW_CONTROL_PLANE_METRICS_PORT']}"]}
+               "clew-control-plane": [f"127.0.0.1:{gateway.env['CLEW_CONTROL_PLANE_METRICS_PORT']}"],
+               "clew-supervisor": [f"127.0.0.1:{gateway.env['CLEW_SUPERVISOR_METRICS_PORT']}"]}
     assert {job["job_name"] for job in config["scrape_configs"]} == targets.keys()
     for job in config["scrape_configs"]:
         job["static_configs"] = [{"targets": targets[job["job_name"]]}]
@@ -147,7 +148,8 @@ async def test_every_dashboard_panel_query_returns_data_after_traffic(prometheus
 async def test_scrape_config_reaches_every_component(prometheus):
     async with aiohttp.ClientSession() as session:
         targets = (await _api(session, f"{prometheus}/api/v1/targets"))["activeTargets"]
-    assert {t["labels"]["job"] for t in targets} == {"clew-envoy", "clew-sidecar", "clew-control-plane"}
+    assert {t["labels"]["job"] for t in targets} == {"clew-envoy", "clew-sidecar", "clew-control-plane",
+                                                          "clew-supervisor"}
     assert [t for t in targets if t["health"] != "up"] == []
 
 
@@ -161,7 +163,7 @@ async def test_alert_rules_evaluate_against_the_real_series(prometheus):
                     or time.monotonic() > deadline:
                 break
             await asyncio.sleep(0.5)
-    assert len(rules) == 10
+    assert len(rules) == 11
     assert [(r["name"], r["health"], r.get("lastError")) for r in rules if r["health"] != "ok"] == []
 
 
@@ -172,7 +174,7 @@ def test_promtool_accepts_the_compose_and_kubernetes_scrape_configs():
 
 def test_promtool_accepts_the_alert_rules():
     result = _promtool("check", "rules", "alerts.yml")
-    assert result.returncode == 0 and "SUCCESS: 10 rules found" in result.stdout, result.stdout + result.stderr
+    assert result.returncode == 0 and "SUCCESS: 11 rules found" in result.stdout, result.stdout + result.stderr
 
 
 def test_each_alert_fires_on_its_failure_and_not_on_health():

@@ -3,12 +3,21 @@
 Without a handler Python dies at once on SIGTERM, skipping the cleanup that lands queued usage and
 stops the webhook workers; its exit status would then be -15.
 """
+import asyncio
 import os
 import signal
+import time
 
+import aiohttp
 import pytest
+import sqlalchemy as sa
 
+from schemas.database import create_engine
+from schemas.tables import usage_events
+from tests.support.api import new_account
 from tests.support.stack import EMBEDDED, start_gateway
+
+STREAMS = 8
 
 
 @pytest.mark.parametrize("module, name", [("control_plane", "control-plane"), ("plugins", "sidecar-0")])
@@ -16,7 +25,45 @@ def test_a_process_told_to_terminate_cleans_up_and_exits_0(tmp_path, module, nam
     gateway = start_gateway(EMBEDDED, tmp_path)
     try:
         os.kill(gateway.child_pid(module), signal.SIGTERM)
-        gateway.process.wait(20)  # clew up stops the rest when one of its processes ends
+        deadline = time.monotonic() + 20
+        while f"{name} exited with status 0" not in gateway.log() and time.monotonic() < deadline:
+            time.sleep(0.1)
     finally:
         gateway.stop()
     assert f"{name} exited with status 0" in gateway.log(), gateway.log()[-2000:]
+
+
+async def _stream_to_the_end(session, base: str, headers: dict, started: asyncio.Event) -> bytes:
+    async with session.post(f"{base}/v1/chat/completions", headers=headers, json={
+            "model": "deepseek-v4", "stream": True, "messages": [{"role": "user", "content": "Hello!"}]}) as response:
+        assert response.status == 200
+        body = await response.content.readany()
+        started.set()
+        return body + await response.read()
+
+
+async def test_sigterm_to_clew_up_lets_the_streams_in_flight_finish_and_meters_them(tmp_path):
+    gateway = start_gateway(EMBEDDED, tmp_path)
+    try:
+        async with aiohttp.ClientSession() as session:
+            account = await new_account(session, gateway.url)
+            headers = {**account.bearer, "x-sim-chunks": "20", "x-sim-chunk-interval-ms": "100",
+                       "x-sim-completion-tokens": "20"}
+            started = [asyncio.Event() for _ in range(STREAMS)]
+            streams = [asyncio.ensure_future(_stream_to_the_end(session, gateway.url, headers, event))
+                       for event in started]
+            await asyncio.wait_for(asyncio.gather(*(event.wait() for event in started)), 30)
+            os.kill(gateway.process.pid, signal.SIGTERM)  # clew up alone, as a service manager would
+            bodies = await asyncio.gather(*streams)
+        assert await asyncio.to_thread(gateway.process.wait, 60) == 0
+    finally:
+        gateway.stop()
+    assert all(body.rstrip().endswith(b"data: [DONE]") for body in bodies)
+    engine = create_engine(gateway.database_url)
+    try:
+        async with engine.connect() as conn:
+            rows = (await conn.execute(sa.select(usage_events.c.status, usage_events.c.completion_tokens)
+                                       .where(usage_events.c.account_id == account.id))).all()
+    finally:
+        await engine.dispose()
+    assert sorted(rows) == [(200, 20)] * STREAMS

@@ -122,7 +122,7 @@ def gateway_env(backend: Backend, home: Path, extra_env: dict | None = None) -> 
         "CLEW_CONTROL_PLANE_METRICS_PORT": str(free_port()),
         "CLEW_SIDECAR_METRICS_PORT": str(free_port_block(2)),
         "CLEW_SIDECAR_PROCESSES": "2", "CLEW_SIMULATOR_PORT": str(free_port()),
-        "CLEW_STRIPE_STANDIN_PORT": str(free_port()),
+        "CLEW_STRIPE_STANDIN_PORT": str(free_port()), "CLEW_SUPERVISOR_METRICS_PORT": str(free_port()),
     })
     if backend.database_url:
         env.update({"CLEW_DATABASE_URL": backend.database_url, "CLEW_DATABASE_SCHEMA": backend.schema,
