@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from schemas import gateway
+from schemas.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -122,6 +123,26 @@ def test_envoy_hosts_in_the_manifests_are_their_services():
     assert _resource("Service", "clew-control-plane")["spec"]["clusterIP"] == "None"  # Envoy sees every pod
 
 
+def test_the_sidecars_grpc_is_no_port_of_the_pod_only_sockets_in_the_home_envoy_shares():
+    sidecar, envoy = _container("clew-gateway", "sidecar"), _container("clew-gateway", "envoy")
+    assert [p["containerPort"] for p in sidecar["ports"]] == [9101, 9102]  # the ops ports, nothing else
+    home = {m["name"]: m["mountPath"] for m in sidecar["volumeMounts"]}["home"]
+    env = {e["name"]: e["value"] for e in sidecar["env"] if "value" in e}
+    assert env["CLEW_HOME"] == home
+    assert str(Settings.from_env(env).sidecar_sockets[0]).startswith(f"{home}/run/")
+    assert {m["name"]: m["mountPath"] for m in envoy["volumeMounts"]}["home"] == home
+    # The socket directory is private to its user: Envoy must run as the sidecar's user, the pod's.
+    assert _pod("clew-gateway")["securityContext"]["runAsUser"] == 10001
+    assert not [c for c in (sidecar, envoy) if "runAsUser" in c.get("securityContext", {})]
+
+
+def test_no_network_policy_lets_anything_reach_a_sidecar_grpc_port():
+    ports = {p["port"] for p in _resource("NetworkPolicy", "clew-gateway")["spec"]["ingress"][0]["ports"]}
+    assert ports == {8080, 8443}
+    assert not {9001, 9002} & {p["port"] for r in _resource("NetworkPolicy", "clew-gateway")["spec"]["ingress"]
+                               for p in r["ports"]}
+
+
 # --- images ------------------------------------------------------------------------------------
 
 def test_envoy_images_are_the_version_of_the_envoy_wheel():
@@ -219,6 +240,19 @@ def test_dockerfile_fetches_nothing_but_packages_from_pypi():
             assert not re.search(r"\b(curl|wget|git)\b|https?://", line), line
     images = [words[1] for words in _dockerfile() if words[0] == "FROM"]
     assert images and all(re.fullmatch(r"[\w./-]+:[\w.-]+", image) for image in images)  # pinned tags
+
+
+def test_dockerfile_exposes_no_sidecar_grpc_port():
+    exposed = {int(port) for words in _dockerfile() if words[0] == "EXPOSE" for port in words[1:]}
+    assert exposed == {8081, 9100, 9101, 9102}  # the control plane's API and ops ports, the sidecars' ops ports
+
+
+def test_compose_runs_envoy_as_the_images_user_so_it_may_open_the_sidecar_sockets():
+    user = next(words[1] for words in _dockerfile() if words[0] == "USER")
+    envoy = _compose()["services"]["envoy"]
+    assert envoy["user"].split(":")[0] == user and envoy["network_mode"] == "service:gateway"
+    assert "gateway-home:/var/lib/clew:ro" in envoy["volumes"]
+    assert "gateway-home:/var/lib/clew" in _compose()["services"]["gateway"]["volumes"]
 
 
 def test_dockerfile_runs_the_commands_the_package_installs():
