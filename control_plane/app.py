@@ -14,6 +14,7 @@ from control_plane.billing import stripe_api
 from control_plane.dashboard import routes as dashboard
 from control_plane.errors import error_middleware
 from control_plane.identity import IDENTITY, identity_middleware
+from control_plane.ip_limits import LIMITER, create_limiter
 from control_plane.keys import routes as keys
 from control_plane.marketplace import catalog
 from control_plane.marketplace import routes as marketplace
@@ -22,7 +23,6 @@ from control_plane.models import routes as models
 from control_plane.provider_keys import routes as provider_keys
 from control_plane.services import SERVICES, Services
 from control_plane.telemetry import routes as telemetry
-from control_plane.telemetry.limits import LIMITER, create_limiter
 from control_plane.updates import releases
 from control_plane.updates import routes as updates
 from control_plane.usage import routes as usage
@@ -32,16 +32,13 @@ from control_plane.webhooks.signing import SecretBox
 from control_plane.webhooks.workers import run_webhook_workers
 from schemas import config_reload
 from schemas.database import create_engine
-from schemas.gateway import ConfigFile, GatewayConfig
+from schemas.gateway import ConfigFile
 from schemas.redis_client import connect
 from schemas.settings import Settings
 
 
-def _throttle(config: GatewayConfig, redis: Redis | None, prefix: str):
-    limits = config.auth["login_throttle"]
-    if redis is None:
-        return MemoryLoginThrottle(limits["max_failures"], limits["window_seconds"])
-    return RedisLoginThrottle(redis, prefix, limits["max_failures"], limits["window_seconds"])
+def _throttle(redis: Redis | None, prefix: str):
+    return MemoryLoginThrottle() if redis is None else RedisLoginThrottle(redis, prefix)
 
 
 def create_app(settings: Settings, config_file: ConfigFile) -> web.Application:
@@ -54,7 +51,7 @@ def create_app(settings: Settings, config_file: ConfigFile) -> web.Application:
     app[IDENTITY] = settings.internal_secret
     app[SERVICES] = Services(settings=settings, config_file=config_file,
                              engine=create_engine(settings.database_url, settings.database_schema),
-                             throttle=_throttle(config, redis, settings.redis_prefix),
+                             throttle=_throttle(redis, settings.redis_prefix),
                              mailer=create_mailer(settings.smtp_url, settings.outbox_path), redis=redis)
     app.add_routes(accounts.routes)
     app.add_routes(keys.routes)

@@ -1,12 +1,15 @@
-"""Per-IP limits for the anonymous telemetry endpoints, without ever keeping an IP address.
+"""Per-IP limits for the anonymous routes (telemetry, login, signup, password reset), without ever
+keeping an IP address. Also counts other subjects the same way (reset mails per email).
 
 The client's address is the last X-Forwarded-For entry: Envoy (use_remote_address) appends the
 peer it really saw, so a client can only add entries before it. IPv6 clients are counted per /64
 (one host usually holds the whole prefix). Counters and stored rows key on a salted HMAC of that
 address (the salt derives from the internal secret), never on the address itself.
 
-Windows are fixed minutes: in Redis (INCR + EXPIRE in one Lua script, shared by every replica)
-when configured, in process memory otherwise.
+Windows are fixed (a minute unless the caller says otherwise, aligned to the clock): in Redis
+(INCR + EXPIRE in one Lua script, shared by every replica) when configured, in process memory otherwise.
+A subject is counted before the caller does the work it limits, so concurrent requests cannot
+slip past the limit.
 """
 import hashlib
 import hmac
@@ -57,24 +60,24 @@ class Verdict:
         return found if self.allowed else {**found, "Retry-After": str(self.retry_after)}
 
 
-def _verdict(count: int, limit: int, now: float) -> Verdict:
-    retry_after = max(1, math.ceil(WINDOW_SECONDS - now % WINDOW_SECONDS))
+def _verdict(count: int, limit: int, now: float, window: int) -> Verdict:
+    retry_after = max(1, math.ceil(window - now % window))
     return Verdict(count <= limit, limit, max(limit - count, 0), retry_after)
 
 
 class MemoryLimiter:
     def __init__(self):
-        self._counts: dict[str, tuple[int, int]] = {}
+        self._counts: dict[tuple[str, int], tuple[int, int]] = {}
 
-    async def hit(self, subject: str, limit: int) -> Verdict:
+    async def hit(self, subject: str, limit: int, window: int = WINDOW_SECONDS) -> Verdict:
         now = time.time()
-        window = int(now // WINDOW_SECONDS)
+        index = int(now // window)
         if len(self._counts) > MEMORY_MAX_SUBJECTS:  # forget finished windows
-            self._counts = {k: v for k, v in self._counts.items() if v[0] == window}
-        seen_window, count = self._counts.get(subject, (window, 0))
-        count = (count if seen_window == window else 0) + 1
-        self._counts[subject] = (window, count)
-        return _verdict(count, limit, now)
+            self._counts = {k: v for k, v in self._counts.items() if v[0] == int(now // k[1])}
+        seen_index, count = self._counts.get((subject, window), (index, 0))
+        count = (count if seen_index == index else 0) + 1
+        self._counts[(subject, window)] = (index, count)
+        return _verdict(count, limit, now, window)
 
 
 class RedisLimiter:
@@ -82,14 +85,14 @@ class RedisLimiter:
         self._prefix = prefix
         self._increment = redis.register_script(_INCREMENT)
 
-    async def hit(self, subject: str, limit: int) -> Verdict:
+    async def hit(self, subject: str, limit: int, window: int = WINDOW_SECONDS) -> Verdict:
         now = time.time()
-        key = f"{self._prefix}telemetry:ip:{subject}:{int(now // WINDOW_SECONDS)}"
-        count = int(await self._increment(keys=[key], args=[WINDOW_SECONDS + 1]))
-        return _verdict(count, limit, now)
+        key = f"{self._prefix}limit:{subject}:{window}:{int(now // window)}"
+        count = int(await self._increment(keys=[key], args=[window + 1]))
+        return _verdict(count, limit, now, window)
 
 
-LIMITER = web.AppKey("telemetry_limiter", object)
+LIMITER = web.AppKey("ip_limiter", object)
 
 
 def create_limiter(redis: Redis | None, prefix: str):

@@ -4,8 +4,10 @@ from aiohttp import web
 from control_plane import clock
 from control_plane.accounts import passwords, store
 from control_plane.accounts.emails import normalise_email
+from control_plane.accounts.limits import admit_address, may_send_reset_mail
 from control_plane.accounts.mailer import send_in_background
 from control_plane.accounts.sessions import issue_session_token
+from control_plane.accounts.throttle import Limits
 from control_plane.errors import ApiError
 from control_plane.identity import require_identity
 from control_plane.metrics import AUTH_FAILURES
@@ -32,6 +34,7 @@ def account_view(row) -> dict:
 
 @routes.post("/v1/auth/signup")
 async def signup(request: web.Request) -> web.Response:
+    await admit_address(request, "signup")
     body = await read_json(request)
     email = normalise_email(string_field(body, "email", max_length=320))
     password_hash = await passwords.hash_password(_password(body))
@@ -45,11 +48,13 @@ async def signup(request: web.Request) -> web.Response:
 
 @routes.post("/v1/auth/login")
 async def login(request: web.Request) -> web.Response:
+    address = await admit_address(request, "login")
     body = await read_json(request)
     email = normalise_email(string_field(body, "email", max_length=320))
     password = string_field(body, "password", max_length=passwords.MAX_LENGTH)
     svc = services(request)
-    verdict = await svc.throttle.check(email)
+    # Counted before the slow hash, so concurrent guesses cannot all be checked (see throttle.py).
+    verdict = await svc.throttle.attempt(email, address, Limits.of(svc.config.login_throttle))
     if not verdict.allowed:
         AUTH_FAILURES.labels("login_throttled").inc()
         raise ApiError(429, "Too many failed logins for this account; try again later",
@@ -57,10 +62,9 @@ async def login(request: web.Request) -> web.Response:
     async with svc.engine.connect() as conn:
         row = await store.find_by_email(conn, email)
     if not await passwords.verify_password(row.password_hash if row else None, password):
-        await svc.throttle.record_failure(email)
         AUTH_FAILURES.labels("bad_password").inc()
         raise ApiError(401, BAD_LOGIN, "invalid_credentials")
-    await svc.throttle.reset(email)
+    await svc.throttle.succeeded(email, address)
     token, expires = issue_session_token(svc.settings.jwt_secret, row.id, row.session_epoch,
                                          svc.config.auth["session_ttl_seconds"])
     return web.json_response({"token": token, "token_type": "bearer", "expires_at": expires,
@@ -80,14 +84,20 @@ async def me(request: web.Request) -> web.Response:
 
 @routes.post("/v1/auth/forgot")
 async def forgot(request: web.Request) -> web.Response:
+    await admit_address(request, "password_reset")
     body = await read_json(request)
     email = normalise_email(string_field(body, "email", max_length=320))
     svc = services(request)
     ttl = svc.config.auth["password_reset_ttl_seconds"]
-    async with svc.engine.begin() as conn:
-        row = await store.find_by_email(conn, email)
-        if row is not None:
-            token = await store.create_reset_token(conn, row.id, ttl)
+    row = None
+    # Past the hourly cap nothing is created either: the link already sent stays valid.
+    if await may_send_reset_mail(request, email):
+        async with svc.engine.begin() as conn:
+            row = await store.find_by_email(conn, email)
+            if row is not None:
+                token = await store.create_reset_token(conn, row.id, ttl)
+    else:
+        AUTH_FAILURES.labels("reset_mails_capped").inc()
     if row is not None:
         link = f"{svc.settings.public_url}/app/reset?token={token}"
         send_in_background(svc.mailer, row.email, "Reset your Clew password",
@@ -101,6 +111,7 @@ async def forgot(request: web.Request) -> web.Response:
 
 @routes.post("/v1/auth/reset")
 async def reset(request: web.Request) -> web.Response:
+    await admit_address(request, "password_reset")
     body = await read_json(request)
     token = string_field(body, "token", max_length=200)
     password_hash = await passwords.hash_password(_password(body))

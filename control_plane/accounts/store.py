@@ -41,7 +41,10 @@ def _token_digest(token: str) -> str:
 
 
 async def create_reset_token(conn: AsyncConnection, account_id: str, ttl_seconds: int) -> str:
+    """A new reset token; the account's earlier unused ones stop working (only the latest mail counts)."""
     token = secrets.token_urlsafe(32)
+    await conn.execute(sa.update(password_resets).where(
+        password_resets.c.account_id == account_id, password_resets.c.used_at.is_(None)).values(used_at=clock.now()))
     await conn.execute(sa.insert(password_resets).values(
         id=new_id("pwr"), account_id=account_id, token_hash=_token_digest(token),
         expires_at=clock.now() + timedelta(seconds=ttl_seconds)))

@@ -6,10 +6,10 @@ from aiohttp import web
 from control_plane import clock
 from control_plane.errors import ApiError
 from control_plane.identity import require_identity
+from control_plane.ip_limits import LIMITER, address_hash, client_address
 from control_plane.requests import read_json
 from control_plane.services import services
 from control_plane.telemetry import store, validation
-from control_plane.telemetry.limits import LIMITER, address_hash, client_address
 from control_plane.telemetry.stats import fleet_stats
 from schemas.tables import accounts
 

@@ -1,9 +1,9 @@
-"""Per-IP telemetry limits: the address Envoy saw, hashed, counted per minute in memory or Redis alike."""
+"""Per-IP limits: the address Envoy saw, hashed, counted per window in memory or Redis alike."""
 import pytest
 from aiohttp.test_utils import make_mocked_request
 from redis.asyncio import Redis
 
-from control_plane.telemetry.limits import MemoryLimiter, RedisLimiter, address_hash, client_address
+from control_plane.ip_limits import MemoryLimiter, RedisLimiter, address_hash, client_address
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -52,3 +52,10 @@ def test_the_address_hash_hides_the_address_and_depends_on_the_secret():
     first = address_hash(b"s" * 32, "203.0.113.9")
     assert "203.0.113.9" not in first and len(first) == 32
     assert first == address_hash(b"s" * 32, "203.0.113.9") != address_hash(b"t" * 32, "203.0.113.9")
+
+
+async def test_a_longer_window_is_counted_apart_and_retries_within_it(limiter):
+    assert (await limiter.hit("a", 1)).allowed
+    assert (await limiter.hit("a", 1, window=3600)).allowed  # the same subject, another window length
+    refused = await limiter.hit("a", 1, window=3600)
+    assert not refused.allowed and 1 <= refused.retry_after <= 3600

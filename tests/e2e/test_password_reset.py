@@ -107,3 +107,23 @@ async def _eventually_401(client, url, headers, within: float = 1.0):
         if result[0] == 401 or loop.time() > deadline:
             return result
         await asyncio.sleep(0.05)
+
+
+async def test_a_new_reset_link_makes_the_older_one_invalid(client, gateway, db):
+    account = await new_account(client, gateway.url)
+    await _forgot(client, gateway.url, account.email)
+    older = await _reset_token(gateway, account.email)
+    await _forgot(client, gateway.url, account.email)
+    for _ in range(50):  # the second mail leaves in the background too
+        if (newer := await _reset_token(gateway, account.email)) != older:
+            break
+        await asyncio.sleep(0.1)
+    stale = await call(client, "POST", f"{gateway.url}/v1/auth/reset", json={"token": older, "password": NEW_PASSWORD})
+    fresh = await call(client, "POST", f"{gateway.url}/v1/auth/reset", json={"token": newer, "password": NEW_PASSWORD})
+    assert newer != older
+    assert stale[0] == 400 and stale[1]["error"]["code"] == "invalid_reset_token"
+    assert fresh[0] == 200
+    async with db.connect() as conn:
+        rows = (await conn.execute(sa.select(password_resets.c.used_at)
+                                   .where(password_resets.c.account_id == account.id))).all()
+    assert len(rows) == 2 and all(row.used_at is not None for row in rows)

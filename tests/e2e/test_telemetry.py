@@ -234,7 +234,7 @@ async def test_the_client_address_is_never_stored(ip, base, db, gateway):
     assert address not in repr(tuple(instance)) + repr(tuple(event))
     if gateway.backend.redis_url:
         redis = Redis.from_url(gateway.backend.redis_url)
-        keys = [k async for k in redis.scan_iter(match=f"{gateway.backend.redis_prefix}telemetry:*")]
+        keys = [k async for k in redis.scan_iter(match=f"{gateway.backend.redis_prefix}limit:*")]  # per-IP counters
         await redis.aclose()
         assert keys and not any(address.encode() in k for k in keys)
 
