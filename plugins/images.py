@@ -4,7 +4,8 @@ The request is checked against the model (gateway.yaml `sizes`, `max_images`) an
 provider's image API: OpenAI's images API as it is (`images_path`), or MiniMax's image API
 (`image_path`) rewritten for it. The answer comes back buffered (metering asks for that), MiniMax's
 converted to OpenAI's shape, and priced per image returned; metering then writes X-Cost-USD and the
-ledger event as for chat.
+ledger event as for chat. The images asked for (`units`) are reserved against the quota before the
+call and the images returned (`units_served`) counted, at the model's quota_tokens_per_image.
 """
 import json
 import time
@@ -57,7 +58,7 @@ class ImagesPlugin(Plugin):
         api = OPENAI_API if OPENAI_API in upstream.paths else MINIMAX_API
         payload = ({**request, "model": model.upstream_model} if api == OPENAI_API
                    else minimax_media.image_request(request, model.upstream_model))
-        ctx.state.update(model=model, image_api=api, key_source="pool")
+        ctx.state.update(model=model, image_api=api, key_source="pool", units=request["n"])
         send(ctx, upstream, upstream.path(api), payload)
 
     async def on_response_body(self, ctx: RequestContext, chunk: bytes, end: bool) -> None:
@@ -70,4 +71,5 @@ class ImagesPlugin(Plugin):
         else:
             answer = minimax_media.image_response(minimax_media.read(chunk), int(time.time()))
             reply(ctx, answer)
-        state.update(cost_nanos=len(answer["data"]) * state["model"].unit_nanos, usage={})
+        state.update(cost_nanos=len(answer["data"]) * state["model"].unit_nanos, usage={},
+                     units_served=len(answer["data"]))

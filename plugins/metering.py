@@ -3,6 +3,9 @@
 Non-streaming responses get `X-Cost-USD`; streams get the cost in the body (see plugins.sse).
 Only what went upstream is metered: Envoy's own replies (no route, connect failure) are not.
 A request sent with the account's own key (BYOK, plugins.byok) is charged the platform fee only.
+A stream that ends early is billed for its prompt and the completion it relayed, estimated where
+the provider's usage never arrived (plugins.usage_estimate). The provider's own rate-limit and
+account headers stay here: the client sees ours (plugins.rate_limit).
 """
 import json
 import logging
@@ -14,12 +17,17 @@ from plugins.chain import Plugin
 from plugins.context import Reject, RequestContext
 from plugins.fallback import KEY_SOURCE, SERVED_BY
 from plugins.metrics import COST, REQUESTS, TOKENS, UPSTREAM_LATENCY
+from plugins.response_model import renamer
 from plugins.sse import UsageStream, error_event
+from plugins.usage_estimate import counted
 from schemas.events import UsageEvent
 from schemas.pricing import format_usd
 
 log = logging.getLogger(__name__)
 INCOMPLETE = 499  # the ledger's status for a stream that ended before its response did (nginx's "client closed")
+# The provider's limits are the pool's, not the account's, and its account names are the operator's.
+PROVIDER_HEADER_PREFIXES = ("x-ratelimit-", "x-rate-limit-", "ratelimit", "anthropic-ratelimit-", "retry-after",
+                            "openai-organization", "openai-project")
 
 
 def _tokens(usage: dict) -> tuple[int, int]:
@@ -65,6 +73,12 @@ def _provider_error(status: int, body: bytes, headers: dict, byok_provider: str 
                   keep, reason="upstream_4xx", type_=error.get("type") if isinstance(error, dict) else None)
 
 
+def _drop_provider_headers(ctx: RequestContext, headers: dict) -> None:
+    ours = ctx.mutation.set_headers
+    ctx.mutation.remove_headers += [name for name in headers
+                                    if name.startswith(PROVIDER_HEADER_PREFIXES) and name not in ours]
+
+
 class MeteringPlugin(Plugin):
     name = "metering"
     priority = 100
@@ -82,13 +96,16 @@ class MeteringPlugin(Plugin):
         ctx.mutation.set_headers.update({"x-tier": ctx.identity.tier, "x-key-source": state.get("key_source", "pool")})
         if not metered:
             return
+        _drop_provider_headers(ctx, headers)
         UPSTREAM_LATENCY.labels(state["model"].provider).observe(state["response_started"] - ctx.started)
         streamed = status < 400 and "text/event-stream" in headers.get("content-type", "")
         ctx.mutation.stream_response = streamed
         if streamed:
+            # Chunks change length as they pass (cost, usage, model): a provider's Content-Length no longer holds.
+            ctx.mutation.remove_headers.append("content-length")
             price = state["model"].price
             state["sse"] = UsageStream(state["client_wants_usage"], lambda usage: format_usd(
-                charged_nanos(state, price.cost_nanos(*_tokens(usage)))))
+                charged_nanos(state, price.cost_nanos(*_tokens(usage)))), state["model"].name)
 
     def _served_by(self, ctx: RequestContext, headers: dict) -> None:
         """Bill by the model that answered, and by whose key: a router's attempt names both in headers."""
@@ -125,6 +142,11 @@ class MeteringPlugin(Plugin):
         except (UnicodeDecodeError, json.JSONDecodeError, AttributeError):
             usage = {}
         ctx.state["usage"] = usage if isinstance(usage, dict) else {}
+        if ctx.state["model"].kind == "chat":
+            renamed = renamer(ctx.state["model"].name)(body)
+            if renamed != body:
+                ctx.mutation.body = renamed
+                ctx.mutation.set_headers["content-length"] = str(len(renamed))
         # Plugins pricing other things than tokens (images, videos) leave their pool price in cost_nanos.
         pool_nanos = ctx.state.get("cost_nanos", ctx.state["model"].price.cost_nanos(*_tokens(usage)))
         ctx.mutation.set_headers["x-cost-usd"] = format_usd(charged_nanos(ctx.state, pool_nanos))
@@ -139,7 +161,8 @@ class MeteringPlugin(Plugin):
             # connection (Envoy's cluster stats count those). Either way the client has no complete answer.
             state["status"] = INCOMPLETE
         model, identity = state["model"], ctx.identity
-        prompt, completion = _tokens(state.get("usage") or {})
+        count = counted(state)
+        prompt, completion = count.prompt_tokens, count.completion_tokens
         # Plugins pricing other things than tokens (images, videos) leave their pool price here.
         cost = charged_nanos(state, state.get("cost_nanos", model.price.cost_nanos(prompt, completion)))
         event = UsageEvent(request_id=ctx.request_id, account_id=identity.account_id, key_id=identity.key_id,
@@ -147,7 +170,7 @@ class MeteringPlugin(Plugin):
                            prompt_tokens=prompt, completion_tokens=completion, cost_nanos=cost,
                            status=state.get("final_status", state["status"]),
                            latency_ms=int((time.monotonic() - ctx.started) * 1000),
-                           streamed="sse" in state, created_at=time.time())
+                           streamed="sse" in state, created_at=time.time(), unit_tokens=count.unit_tokens)
         labels = (model.name, model.provider, identity.tier)
         REQUESTS.labels(*labels, str(event.status)).inc()
         TOKENS.labels(*labels, "prompt").inc(prompt)

@@ -1,9 +1,10 @@
 """Monthly token counters per account: reserve before a call, settle to the real usage after.
 
 The counter holds the month's settled usage plus the reservations still in flight. A reservation
-is admitted while the counter is below the quota, atomically (one Lua script in Redis, one step
-of the event loop in memory), so concurrent requests overshoot the quota by at most one
-reservation. A counter Redis has lost (restart, eviction) is rebuilt from the ledger.
+is admitted only if it fits: counter + reservation <= quota, checked and added atomically (one Lua
+script in Redis, one step of the event loop in memory), so however many requests run at once the
+counter never passes the quota; only what a request counts beyond its reservation (its prompt
+estimated low) can. A counter Redis has lost (restart, eviction) is rebuilt from the ledger.
 """
 from datetime import UTC, datetime
 
@@ -14,12 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from schemas.quota import counts_toward_quota
 from schemas.tables import usage_events
 
-# -1: no counter (rebuild it); 0: quota exhausted; 1: reserved. Second value: the counter after.
+# -1: no counter (rebuild it); 0: the reservation does not fit; 1: reserved. Second value: the
+# counter after (before, when refused).
 _RESERVE = """
 local used = redis.call('GET', KEYS[1])
 if not used then return {-1, 0} end
 used = tonumber(used)
-if used >= tonumber(ARGV[2]) then return {0, used} end
+if used + tonumber(ARGV[1]) > tonumber(ARGV[2]) then return {0, used} end
 return {1, redis.call('INCRBY', KEYS[1], ARGV[1])}
 """
 COUNTER_TTL_SECONDS = 40 * 24 * 3600  # past the month's end: a late settlement still finds it
@@ -53,7 +55,7 @@ class MemoryQuota:
             rebuilt = await ledger_month_tokens(self.engine, account_id, month)
             self._used.setdefault(key, rebuilt)  # another request may have rebuilt it meanwhile
         used = self._used[key]
-        if used >= quota:
+        if used + tokens > quota:
             return False, used
         self._used[key] = used + tokens
         return True, used + tokens

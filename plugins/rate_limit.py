@@ -1,7 +1,9 @@
 """The rate-limit plugin: each tier's requests per minute, per account.
 
-Every AI response carries the limit's state (X-RateLimit-Limit, X-RateLimit-Remaining and OpenAI's
-x-ratelimit-reset-requests); a request over the limit gets 429 with Retry-After.
+Every AI response carries the limit's state, under the seed's names (X-RateLimit-Limit,
+X-RateLimit-Remaining) and OpenAI's (x-ratelimit-limit-requests, x-ratelimit-remaining-requests,
+x-ratelimit-reset-requests), which SDKs and tools read; a request over the limit gets 429 with
+Retry-After. The provider's own headers of that kind never reach the client (plugins.metering).
 """
 import math
 
@@ -24,6 +26,7 @@ class RateLimitPlugin(Plugin):
         verdict = await self.windows.hit(ctx.identity.account_id, limit, WINDOW_SECONDS, ctx.request_id)
         reset = max(1, math.ceil(verdict.reset_seconds))
         headers = {"x-ratelimit-limit": str(limit), "x-ratelimit-remaining": str(verdict.remaining),
+                   "x-ratelimit-limit-requests": str(limit), "x-ratelimit-remaining-requests": str(verdict.remaining),
                    "x-ratelimit-reset-requests": f"{reset}s"}
         ctx.response_headers.update(headers)
         if not verdict.allowed:

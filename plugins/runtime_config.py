@@ -22,6 +22,7 @@ class ModelRoute:
     price: TokenPrice
     kind: str = "chat"    # "chat", "image" or "video"
     unit_nanos: int = 0   # image and video models: the price of one image or one video
+    unit_tokens: int = 0  # image and video models: what one image or video counts toward the quota
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ def _model(name: str, m: dict) -> ModelRoute:
     kind = m.get("kind", "chat")
     if kind != "chat":  # priced per unit, not per token
         return ModelRoute(name, m["provider"], m["upstream_model"], 0, TokenPrice(0, 0), kind,
-                          unit_price_nanos(m[f"price_per_{kind}"]))
+                          unit_price_nanos(m[f"price_per_{kind}"]), gateway.quota_tokens_per_unit(m))
     return ModelRoute(name, m["provider"], m["upstream_model"], m["context_window"],
                       TokenPrice.per_million(m["price_per_1m"]["input"], m["price_per_1m"]["output"]))
 

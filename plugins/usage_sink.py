@@ -4,8 +4,6 @@ With Redis: an entry on a Redis Stream, which the control plane's LedgerConsumer
 ledger. Embedded (no Redis): the ledger row itself. Either way the ledger keeps one row per
 request_id, however often an event is published.
 """
-from dataclasses import asdict
-from datetime import UTC, datetime
 from typing import Protocol
 
 from redis.asyncio import Redis
@@ -40,9 +38,7 @@ class DatabaseSink:
         self.engine = engine
 
     async def publish(self, event: UsageEvent) -> None:
-        row = {**asdict(event), "total_tokens": event.total_tokens,
-               "created_at": datetime.fromtimestamp(event.created_at, UTC)}
-        statement = _INSERTS[self.engine.dialect.name](usage_events).values(row)
+        statement = _INSERTS[self.engine.dialect.name](usage_events).values(event.ledger_row())
         async with self.engine.begin() as conn:
             await conn.execute(statement.on_conflict_do_nothing(index_elements=["request_id"]))
 

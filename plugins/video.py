@@ -11,6 +11,10 @@ Each client request is one provider call. Only the job's owner can read it: anyo
 unknown id, gets the same 404. The video is billed once: the first poll that sees it completed
 flips the job's `billed` flag and alone puts `price_per_video` in the ledger; no other video
 request makes a ledger row (`meter` False).
+
+Against the quota, a video counts its model's quota_tokens_per_video from its creation: reserved
+before the provider is asked (`units`), kept once the job exists (`units_served`), written in the
+ledger with the billing poll, and given back (`quota_refund`) by the poll that sees it failed.
 """
 from dataclasses import replace
 from urllib.parse import urlencode
@@ -106,7 +110,7 @@ class VideoPlugin(Plugin):
         model = resolve(runtime, request["model"], "video")
         request = media_request.check_video(request)
         upstream = runtime.upstreams[model.provider]
-        ctx.state.update(model=model, video_op="create", key_source="pool", meter=False)
+        ctx.state.update(model=model, video_op="create", key_source="pool", meter=False, units=1)
         send(ctx, upstream, upstream.path("video"), minimax_media.video_request(request, model.upstream_model))
 
     async def on_response_body(self, ctx: RequestContext, chunk: bytes, end: bool) -> None:
@@ -119,6 +123,7 @@ class VideoPlugin(Plugin):
         if state["video_op"] == "create":
             job = await self.jobs.create(ctx.identity.account_id, state["model"].name, state["model"].provider,
                                          minimax_media.task_id(answer))
+            state["units_served"] = 1  # its quota tokens stay reserved until it is done or failed
             reply(ctx, self.view(job))
         elif state["video_op"] == "status":
             reply(ctx, self.view(await self._polled(state, answer)))
@@ -131,9 +136,10 @@ class VideoPlugin(Plugin):
         status, file_id, error = minimax_media.video_status(answer)
         if status == "completed":
             if await self.jobs.complete(job.id, file_id):  # the first poll to see it done bills it
-                state.update(cost_nanos=state["model"].unit_nanos, meter=True)
+                state.update(cost_nanos=state["model"].unit_nanos, meter=True, units_served=1)
         elif status != job.status:
-            await self.jobs.set_status(job.id, status, error)
+            if await self.jobs.set_status(job.id, status, error) and status == "failed":
+                state["quota_refund"] = (job.created, state["model"].unit_tokens)
         return replace(job, status=status, file_id=file_id or job.file_id, error=error)
 
     def view(self, job: VideoJob) -> dict:

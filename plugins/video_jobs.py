@@ -46,10 +46,13 @@ class VideoJobs:
             row = (await conn.execute(sa.select(video_jobs).where(video_jobs.c.id == job_id))).first()
         return _job(row) if row else None
 
-    async def set_status(self, job_id: str, status: str, error: str | None) -> None:
+    async def set_status(self, job_id: str, status: str, error: str | None) -> bool:
+        """True for the one caller that changed the status (however many polls race here)."""
         async with self.engine.begin() as conn:
-            await conn.execute(video_jobs.update().where(video_jobs.c.id == job_id, video_jobs.c.status != "completed")
-                               .values(status=status, error=error, updated_at=datetime.now(UTC)))
+            result = await conn.execute(
+                video_jobs.update().where(video_jobs.c.id == job_id, video_jobs.c.status.not_in(("completed", status)))
+                .values(status=status, error=error, updated_at=datetime.now(UTC)))
+        return result.rowcount == 1
 
     async def complete(self, job_id: str, file_id: str) -> bool:
         """Mark the job completed and billed; True for the one caller that did it first (that

@@ -4,7 +4,8 @@ The queue between them (a Redis Stream, or the database directly when embedded) 
 JSON; `request_id` makes landing in the ledger idempotent.
 """
 import json
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields
+from datetime import UTC, datetime
 
 
 @dataclass(frozen=True)
@@ -22,10 +23,20 @@ class UsageEvent:
     latency_ms: int
     streamed: bool
     created_at: float      # unix seconds
+    # Images and videos in tokens of the monthly quota (gateway.yaml quota_tokens_per_image/_video);
+    # 0 for chat. Not prices: only the quota counts them.
+    unit_tokens: int = 0
 
     @property
     def total_tokens(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
+        """What the request counts toward the quota (the ledger's total_tokens column)."""
+        return self.prompt_tokens + self.completion_tokens + self.unit_tokens
+
+    def ledger_row(self) -> dict:
+        """The usage_events row: unit_tokens has no column of its own, it is in total_tokens."""
+        row = asdict(self)
+        del row["unit_tokens"]
+        return {**row, "total_tokens": self.total_tokens, "created_at": datetime.fromtimestamp(self.created_at, UTC)}
 
     def to_json(self) -> str:
         return json.dumps(vars(self), separators=(",", ":"))  # flat fields: no need for asdict's deep copy
@@ -33,4 +44,5 @@ class UsageEvent:
     @classmethod
     def from_json(cls, raw: str | bytes) -> "UsageEvent":
         data = json.loads(raw)
-        return cls(**{f.name: data[f.name] for f in fields(cls)})
+        # A field with a default may be missing from events queued by an older sidecar.
+        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data or f.default is MISSING})

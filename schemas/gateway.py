@@ -14,6 +14,8 @@ BYOK_DEFAULTS = {"platform_fee_percent": "0"}
 UPSTREAM_DEFAULTS = {"timeout_seconds": 120, "connect_timeout_seconds": 5, "max_request_body_bytes": 8388608}
 WEBHOOK_DEFAULTS = {"max_attempts": 8, "backoff_seconds": 30, "timeout_seconds": 10, "max_per_account": 10,
                     "allow_private_targets": False}
+# Tokens of the monthly quota one image / one video counts as, unless a model says otherwise.
+DEFAULT_QUOTA_TOKENS = {"image": 1000, "video": 10000}
 # Limits on the public account routes (see gateway.yaml's auth section).
 LOGIN_THROTTLE_DEFAULTS = {"max_failures_per_email": 50}
 AUTH_PER_IP_PER_HOUR_DEFAULTS = {"signup": 1000, "login": 3000, "password_reset": 100}
@@ -100,6 +102,14 @@ class GatewayConfig:
     @property
     def identity_cache_seconds(self) -> int:
         return self.auth.get("identity_cache_seconds", DEFAULT_IDENTITY_CACHE_SECONDS)
+
+
+def quota_tokens_per_unit(model: dict) -> int:
+    """What one image or video of `model` counts toward the quota; 0 for chat models (their tokens count)."""
+    kind = model.get("kind", "chat")
+    if kind not in DEFAULT_QUOTA_TOKENS:
+        return 0
+    return model.get(f"quota_tokens_per_{kind}", DEFAULT_QUOTA_TOKENS[kind])
 
 
 def _cross_references(data: dict) -> list[str]:

@@ -1,9 +1,11 @@
 """GET /v1/models and GET /v1/models/{id}: OpenAI's list shape, with each model's kind (chat, image,
-video), our context windows and prices (per 1M tokens, per image or per video)."""
+video), our context windows and prices (per 1M tokens, per image or per video), and for images and
+videos the tokens of the monthly quota one counts as."""
 from aiohttp import web
 
 from control_plane.errors import ApiError
 from control_plane.services import services
+from schemas.gateway import quota_tokens_per_unit
 
 routes = web.RouteTableDef()
 CREATED = 1767225600  # 2026-01-01: OpenAI's shape wants a creation time; the catalog has none
@@ -17,6 +19,7 @@ def model_view(name: str, model: dict) -> dict:
         return {**view, "context_window": model["context_window"],
                 "pricing": {"currency": "USD", "unit": "1M tokens", "input": price["input"], "output": price["output"]}}
     view["pricing"] = {"currency": "USD", "unit": kind, "price": model[f"price_per_{kind}"]}
+    view[f"quota_tokens_per_{kind}"] = quota_tokens_per_unit(model)
     if kind == "image":
         view.update(sizes=model["sizes"], max_images=model.get("max_images", 10))
     return view

@@ -10,8 +10,6 @@ import contextlib
 import logging
 import os
 import socket
-from dataclasses import asdict
-from datetime import UTC, datetime
 
 from prometheus_client import Counter, Gauge
 from redis.asyncio import Redis
@@ -38,11 +36,6 @@ for _result in ("inserted", "duplicate", "dead_letter"):
     EVENTS.labels(_result)
 
 
-def _row(event: UsageEvent) -> dict:
-    return {**asdict(event), "total_tokens": event.total_tokens,
-            "created_at": datetime.fromtimestamp(event.created_at, UTC)}
-
-
 def _insert_statement(dialect: str):
     # One statement object per dialect, executed with a list of rows: SQLAlchemy compiles it once and
     # batches the rows itself ("insertmanyvalues"); RETURNING tells which request_ids were new.
@@ -58,7 +51,7 @@ async def insert_events(conn: AsyncConnection, events: list[UsageEvent]) -> int:
     if not events:
         return 0
     # Keyed by request_id: a batch may hold the same event twice (published twice).
-    rows = list({event.request_id: _row(event) for event in events}.values())
+    rows = list({event.request_id: event.ledger_row() for event in events}.values())
     result = await conn.execute(_STATEMENTS[conn.dialect.name], rows)
     return len(result.all())
 

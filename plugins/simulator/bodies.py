@@ -8,6 +8,15 @@ DONE = b"data: [DONE]\n\n"
 # Compact like OpenAI's own output: parsers that scan for `"usage":{` see what they would upstream.
 # One reusable encoder: json.dumps with arguments builds a new encoder on every call.
 dumps = json.JSONEncoder(separators=(",", ":")).encode
+# What real providers send on every answer about their own limits (OpenAI and Groq name them so,
+# Anthropic its own way, some a Retry-After even on success): the gateway must not pass them on.
+PROVIDER_LIMIT_HEADERS = {
+    "x-ratelimit-limit-requests": "10000", "x-ratelimit-remaining-requests": "9999",
+    "x-ratelimit-reset-requests": "6ms", "x-ratelimit-limit-tokens": "2000000",
+    "x-ratelimit-remaining-tokens": "1999000", "x-ratelimit-reset-tokens": "30ms",
+    "anthropic-ratelimit-requests-limit": "4000", "anthropic-ratelimit-requests-remaining": "3999",
+    "retry-after": "0",
+}
 
 
 def completion_body(response_id: str, created: int, model: str, provider: str, completion: Completion) -> dict:

@@ -6,7 +6,7 @@ import uuid
 
 from aiohttp import web
 
-from plugins.simulator.bodies import completion_body, dumps
+from plugins.simulator.bodies import PROVIDER_LIMIT_HEADERS, completion_body, dumps
 from plugins.simulator.completions import plan
 from plugins.simulator.errors import ApiError, injected, invalid, not_found
 from plugins.simulator.faults import Fault
@@ -53,7 +53,7 @@ async def _complete(request: web.Request, state: SimState, chat: ChatRequest, op
     if chat.stream:
         return await stream_completion(request, chat, options, completion, entry)
     body = completion_body(entry["id"], int(entry["received_at"]), chat.model, entry["provider"], completion)
-    response = web.json_response(body, dumps=dumps)
+    response = web.json_response(body, dumps=dumps, headers=PROVIDER_LIMIT_HEADERS)
     response.enable_compression()  # as the real APIs do, when the request's Accept-Encoding allows it
     return response
 

@@ -14,7 +14,7 @@ import uuid
 
 from aiohttp import web
 
-from plugins.simulator.bodies import dumps
+from plugins.simulator.bodies import PROVIDER_LIMIT_HEADERS, dumps
 from plugins.simulator.chat import _bearer_key, _fault, _read_json
 from plugins.simulator.errors import ApiError, injected, invalid
 from plugins.simulator.ledger import key_fingerprint
@@ -86,7 +86,7 @@ async def handle_openai_images(request: web.Request) -> web.Response:
         data = [{"url": url} for url in image_urls(entry["provider"], entry["id"], body["n"])]
     if body["model"] == "dall-e-3":  # dall-e-3 rewrites every prompt and says how
         data = [image | {"revised_prompt": body["prompt"]} for image in data]
-    return web.json_response({"created": int(received_at), "data": data}, dumps=dumps)
+    return web.json_response({"created": int(received_at), "data": data}, dumps=dumps, headers=PROVIDER_LIMIT_HEADERS)
 
 
 def _openai_request(body) -> dict:

@@ -2,7 +2,7 @@
 non-zero `base_resp.status_code` rather than as an HTTP error."""
 from aiohttp import web
 
-from plugins.simulator.bodies import dumps
+from plugins.simulator.bodies import PROVIDER_LIMIT_HEADERS, dumps
 
 INVALID_PARAMS = 2013
 AUTH_FAILED = 1004
@@ -22,7 +22,8 @@ def invalid_params(message: str) -> MiniMaxError:
 
 
 def ok(body: dict) -> web.Response:
-    return web.json_response({**body, "base_resp": {"status_code": 0, "status_msg": "success"}}, dumps=dumps)
+    return web.json_response({**body, "base_resp": {"status_code": 0, "status_msg": "success"}}, dumps=dumps,
+                             headers=PROVIDER_LIMIT_HEADERS)
 
 
 def check_key(headers) -> str:

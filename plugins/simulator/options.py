@@ -28,6 +28,8 @@ class SimOptions:
     retry_after: int | None
     disconnect_after: int | None
     reset_after: int | None
+    # Send a stream whole, with a Content-Length, as some OpenAI-compatible servers and caches do.
+    stream_content_length: bool = False
 
 
 def parse_options(headers, defaults: SimDefaults) -> SimOptions:
@@ -45,6 +47,7 @@ def parse_options(headers, defaults: SimDefaults) -> SimOptions:
         retry_after=1 if status == 429 and retry_after is None else retry_after,
         disconnect_after=_header(headers, "x-sim-disconnect-after", 0, MAX_CHUNKS),
         reset_after=_header(headers, "x-sim-reset-after", 0, MAX_CHUNKS),
+        stream_content_length=_header(headers, "x-sim-stream-content-length", 0, 1) == 1,
     )
 
 

@@ -1,9 +1,10 @@
-"""Server-sent events for `"stream": true`, with optional cuts (clean end or TCP reset) mid-stream."""
+"""Server-sent events for `"stream": true`, with optional cuts (clean end or TCP reset) mid-stream,
+or sent whole with a Content-Length (x-sim-stream-content-length: 1)."""
 import asyncio
 
 from aiohttp import web
 
-from plugins.simulator.bodies import DONE, ChunkEncoder
+from plugins.simulator.bodies import DONE, PROVIDER_LIMIT_HEADERS, ChunkEncoder
 from plugins.simulator.completions import Completion
 from plugins.simulator.options import SimOptions
 from plugins.simulator.validation import ChatRequest
@@ -34,7 +35,10 @@ async def stream_completion(request: web.Request, chat: ChatRequest, options: Si
     cut, reset = cut_point(options)
     if cut is not None:  # the ledger says what the client actually received
         entry.update(disconnected=True, completion_tokens=sum(count for _, count in pieces[:cut]))
-    response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+    headers = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache", **PROVIDER_LIMIT_HEADERS}
+    if options.stream_content_length:
+        return _whole(headers, encoder, chat, completion, pieces, cut)
+    response = web.StreamResponse(headers=headers)
     await response.prepare(request)
     sent = 0
     try:
@@ -53,6 +57,17 @@ async def stream_completion(request: web.Request, chat: ChatRequest, options: Si
         entry.update(disconnected=True, completion_tokens=sent)
         raise
     return response
+
+
+def _whole(headers: dict, encoder: ChunkEncoder, chat: ChatRequest, completion: Completion,
+           pieces: list[tuple[str, int]], cut: int | None) -> web.Response:
+    """The whole stream in one body with its Content-Length; a cut leaves the end out."""
+    events = [encoder.delta(ROLE_DELTA), *(encoder.content(text) for text, _ in pieces[:cut])]
+    if cut is None:
+        events.append(encoder.delta({}, completion.finish_reason))
+        events += [encoder.usage(completion.usage())] if chat.include_usage else []
+        events.append(DONE)
+    return web.Response(body=b"".join(events), headers=headers)  # aiohttp sets Content-Length
 
 
 async def _finish(response: web.StreamResponse, encoder: ChunkEncoder, chat: ChatRequest,

@@ -7,8 +7,8 @@ import redis.asyncio as aioredis
 import sqlalchemy as sa
 
 from schemas.tables import usage_events
-from tests.e2e.chat import account_on_tier, chat
-from tests.support.api import new_account
+from tests.e2e.chat import account_on_tier, chat, simulator_ledger
+from tests.support.api import call, new_account
 from tests.support.ledger import insert_usage
 
 FREE_QUOTA, PRO_QUOTA = 100_000, 5_000_000
@@ -34,12 +34,45 @@ async def _month_total(db, account_id: str, expect_rows: int) -> int:
 async def test_exhausted_quota_is_429_insufficient_quota(client, gateway, db):
     account = await new_account(client, gateway.url)
     await insert_usage(db, account.id, FREE_QUOTA - 1_000)  # before the sidecar first counts it
-    first = await chat(client, gateway.url, {**account.bearer, **_tokens(500, 1_000)}, model="deepseek-v4",
-                       max_tokens=1_000)
+    first = await chat(client, gateway.url, {**account.bearer, **_tokens(500, 500)}, model="deepseek-v4",
+                       max_tokens=500)
     status, body, headers = await chat(client, gateway.url, account.bearer, model="deepseek-v4")
     assert first[0] == 200
     assert status == 429 and body["error"]["code"] == "insufficient_quota"
     assert body["error"]["type"] == "insufficient_quota" and "retry-after" not in headers
+
+
+async def test_request_that_does_not_fit_what_is_left_is_refused_before_the_provider(client, gateway, db):
+    account = await new_account(client, gateway.url)
+    await insert_usage(db, account.id, FREE_QUOTA - 1_000)
+    calls = len(await simulator_ledger(client, gateway, provider="mistral"))
+    # 3 600 characters: about 900 prompt tokens, plus 200 of max_tokens, where 1 000 are left.
+    status, body, headers = await chat(client, gateway.url, account.bearer, model="mistral/large", max_tokens=200,
+                                       messages=[{"role": "user", "content": "word " * 720}])
+    assert status == 429 and body["error"]["code"] == body["error"]["type"] == "insufficient_quota"
+    assert "1,000 of your monthly quota" in body["error"]["message"] and "retry-after" not in headers
+    assert len(await simulator_ledger(client, gateway, provider="mistral")) == calls
+    _, usage, _ = await call(client, "GET", f"{gateway.url}/v1/usage", headers=account.bearer)
+    assert usage["quota"]["used_tokens"] == FREE_QUOTA - 1_000 and usage["requests"] == 1
+
+
+async def test_request_that_fits_what_is_left_is_admitted(client, gateway, db):
+    account = await new_account(client, gateway.url)
+    await insert_usage(db, account.id, FREE_QUOTA - 1_000)
+    status, body, _ = await chat(client, gateway.url, {**account.bearer, **_tokens(6, 994)}, model="deepseek-v4",
+                                 max_tokens=994)  # 6 + 994: exactly what is left
+    assert status == 200, body
+    assert await _month_total(db, account.id, expect_rows=2) == FREE_QUOTA
+
+
+async def test_a_huge_prompt_is_refused_before_the_provider_on_a_fresh_account(client, gateway, db):
+    account = await new_account(client, gateway.url)
+    calls = len(await simulator_ledger(client, gateway, provider="mistral"))
+    huge = "token " * 650_000  # 3.9 MB: about 975 000 tokens, ten times the free tier's month
+    status, body, _ = await chat(client, gateway.url, account.bearer, model="mistral/large", max_tokens=10,
+                                 messages=[{"role": "user", "content": huge}])
+    assert status == 429 and body["error"]["code"] == "insufficient_quota", body
+    assert len(await simulator_ledger(client, gateway, provider="mistral")) == calls
 
 
 async def test_reservation_is_settled_to_the_actual_usage(client, gateway, db):
@@ -52,20 +85,18 @@ async def test_reservation_is_settled_to_the_actual_usage(client, gateway, db):
         assert status == 200
 
 
-async def test_concurrent_requests_overshoot_by_at_most_one_reservation(client, gateway, db):
+async def test_concurrent_requests_never_pass_the_quota(client, gateway, db):
     account = await account_on_tier(client, gateway, db, "pro")
     await insert_usage(db, account.id, PRO_QUOTA - 3_000)
-    headers, max_tokens = {**account.bearer, **_tokens(10, 1_000)}, 1_000
+    # Each uses exactly its reservation: one message of "Hello!" (4 + 2 tokens) plus the completion cap.
+    headers, max_tokens = {**account.bearer, **_tokens(6, 1_000)}, 1_000
     results = await asyncio.gather(*(chat(client, gateway.url, headers, model="deepseek-v4", max_tokens=max_tokens)
                                      for _ in range(30)))
     served = [status for status, _, _ in results if status == 200]
     refused = [body["error"]["code"] for status, body, _ in results if status == 429]
-    assert len(served) + len(refused) == 30 and set(refused) == {"insufficient_quota"}
+    assert len(served) == 2 and len(refused) == 28 and set(refused) == {"insufficient_quota"}
     total = await _month_total(db, account.id, expect_rows=1 + len(served))
-    one_reservation = 4 + 2 + max_tokens  # one message of "Hello!" plus the completion cap
-    assert PRO_QUOTA <= total <= PRO_QUOTA + one_reservation
-    status, body, _ = await chat(client, gateway.url, account.bearer, model="deepseek-v4")
-    assert status == 429 and body["error"]["code"] == "insufficient_quota"
+    assert total == PRO_QUOTA - 3_000 + 2 * 1_006 <= PRO_QUOTA
 
 
 async def test_unlimited_tier_is_never_refused_for_tokens(client, gateway, db):
@@ -94,11 +125,13 @@ async def test_tokens_sent_with_the_accounts_own_key_do_not_count_toward_the_quo
 async def test_counter_lost_by_redis_is_rebuilt_from_the_ledger(client, gateway, db):
     account = await new_account(client, gateway.url)
     await insert_usage(db, account.id, FREE_QUOTA - 100)
-    assert (await chat(client, gateway.url, {**account.bearer, **_tokens(100, 100)}, model="deepseek-v4"))[0] == 200
-    await _month_total(db, account.id, expect_rows=2)
+    assert (await chat(client, gateway.url, {**account.bearer, **_tokens(50, 40)}, model="deepseek-v4",
+                       max_tokens=40))[0] == 200
+    await _month_total(db, account.id, expect_rows=2)  # 10 tokens left
     redis = aioredis.from_url(gateway.backend.redis_url)
     deleted = await redis.delete(*[k async for k in
                                    redis.scan_iter(f"{gateway.backend.redis_prefix}quota:{{{account.id}}}:*")])
     await redis.aclose()
-    status, body, _ = await chat(client, gateway.url, account.bearer, model="deepseek-v4")
+    # Reserves 6 + 40 tokens: fits a lost counter, not the one rebuilt from the ledger.
+    status, body, _ = await chat(client, gateway.url, account.bearer, model="deepseek-v4", max_tokens=40)
     assert deleted == 1 and status == 429 and body["error"]["code"] == "insufficient_quota"
