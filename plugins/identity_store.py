@@ -6,6 +6,7 @@ in the same transaction as the change.
 """
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -106,13 +107,20 @@ class IdentityStore:
 
     async def follow_changes(self) -> None:
         """Poll the change feed forever; while the database is away, keep serving what is cached."""
+        failing_since = None  # an outage is logged when it starts and when it ends, not on every poll
         while True:
             await asyncio.sleep(POLL_SECONDS)
             try:
                 await self.apply_changes()
             except Exception as exc:  # noqa: BLE001 - any database failure: retry on the next poll
                 CHANGE_FEED_ERRORS.inc()
-                log.warning("account change feed unavailable: %s", exc)
+                if failing_since is None:
+                    failing_since = time.monotonic()
+                    log.warning("account change feed unavailable, serving cached identities: %s", exc)
+                continue
+            if failing_since is not None:
+                log.warning("account change feed back after %.1f s", time.monotonic() - failing_since)
+                failing_since = None
 
     async def apply_changes(self) -> None:
         query = (sa.select(account_changes.c.revision, account_changes.c.account_id)
