@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench render migrate clean prometheus-tools chromium dashboards k8s-config
+.PHONY: run test bench soak render migrate clean prometheus-tools chromium dashboards k8s-config
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ k8s-config: $(STAMP)
 # Gateway vs. a fixed-response upstream and bare Envoy, in one run (BENCH_SECONDS per run; installs wrk).
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench
+
+# Mixed load for SOAK_MINUTES (default 30) with every process's RSS sampled: a slope and flat / NOT FLAT each.
+soak: $(STAMP)
+	$(BIN)/python -m tests.bench.soak
 
 render: $(STAMP)
 	$(BIN)/clew render
