@@ -8,6 +8,7 @@ from control_plane.app import create_app
 from control_plane.services import SERVICES
 from schemas import gateway, logs
 from schemas.ops_endpoints import serve_ops
+from schemas.private_files import keep_new_files_private
 from schemas.readiness import dependency_checks
 from schemas.settings import Settings
 from schemas.shutdown import until_terminated
@@ -35,6 +36,7 @@ async def serve(settings: Settings) -> None:
 
 
 def main() -> None:
+    keep_new_files_private()
     logs.configure("control-plane")
     settings = Settings.from_env()
     settings.require_secrets()

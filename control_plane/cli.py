@@ -7,6 +7,7 @@ import sys
 from control_plane.db import migrate
 from control_plane.secrets_file import STRIPE_STANDIN, ensure_secrets
 from schemas import gateway, logs
+from schemas.private_files import keep_new_files_private, private_directory, tighten
 from schemas.settings import Settings
 
 
@@ -58,7 +59,9 @@ def cmd_up(_args) -> int:
     from control_plane.supervisor import supervise
     logs.configure("clew-up")
     env = dict(os.environ)
-    ensure_secrets(Settings.from_env(env).home, env)
+    home = private_directory(Settings.from_env(env).home)
+    tighten(home, 0o700)
+    ensure_secrets(home, env)
     config = _load_config(Settings.from_env(env))
     simulator_port = _embedded_defaults(env, config)
     standin_port = _stripe_standin(env)
@@ -148,5 +151,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
+    # Everything `clew` and the processes it starts create (database, outbox, secrets, keys, Envoy's
+    # files, logs, sockets) is readable by this user only.
+    keep_new_files_private()
     args = parser().parse_args(argv)
     raise SystemExit(args.run(args))

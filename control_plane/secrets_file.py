@@ -10,6 +10,7 @@ import os
 import secrets
 from pathlib import Path
 
+from schemas.private_files import FILE_MODE, private_directory, tighten
 from schemas.sealed_keys import new_encoded_key
 
 NAMES = ("CLEW_JWT_SECRET", "CLEW_INTERNAL_SECRET", "CLEW_BYOK_KEY")
@@ -29,11 +30,12 @@ def ensure_secrets(home: Path, env: dict, names: tuple[str, ...] = NAMES) -> Non
     if all(env.get(name) for name in names):
         return
     path = home / "secrets.json"
+    tighten(path)
     stored = json.loads(path.read_text()) if path.exists() else {}
     if not all(stored.get(name) for name in names):
         stored |= {name: _generate(name) for name in names if not stored.get(name)}
-        home.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        private_directory(home)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
         with os.fdopen(fd, "w") as out:
             json.dump(stored, out)
     for name in names:

@@ -6,6 +6,7 @@ import uvloop
 
 from plugins.server import serve
 from schemas import logs
+from schemas.private_files import keep_new_files_private
 from schemas.settings import Settings
 
 
@@ -13,6 +14,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m plugins")
     parser.add_argument("--index", type=int, default=0, help="which of the sidecar processes this is")
     args = parser.parse_args()
+    keep_new_files_private()
     logs.configure(f"sidecar-{args.index}")
     settings = Settings.from_env()
     settings.require_secrets()

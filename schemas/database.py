@@ -5,6 +5,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from schemas.private_files import create_private_file
+
 
 def create_engine(url: str, schema: str = "") -> AsyncEngine:
     parsed = make_url(url)
@@ -17,7 +19,7 @@ def create_engine(url: str, schema: str = "") -> AsyncEngine:
 
 def _sqlite_engine(url: str, database: str | None) -> AsyncEngine:
     if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        create_private_file(Path(database))  # SQLite gives its -wal, -shm and -journal files the same mode
     engine = create_async_engine(url, connect_args={"timeout": 30})
 
     @event.listens_for(engine.sync_engine, "connect")

@@ -2,12 +2,15 @@
 import asyncio
 import json
 import logging
+import os
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
+
+from schemas.private_files import FILE_MODE, private_directory, tighten
 
 log = logging.getLogger(__name__)
 SENDER = "Clew <no-reply@clew-code.org>"
@@ -26,9 +29,11 @@ class OutboxMailer:
         await asyncio.to_thread(self._append, line)
 
     def _append(self, line: str) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a") as outbox:
+        # 0600: the outbox holds live password-reset links.
+        private_directory(self.path.parent)
+        with os.fdopen(os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE), "a") as outbox:
             outbox.write(line + "\n")
+        tighten(self.path)
 
 
 class SmtpMailer:

@@ -9,6 +9,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from schemas.private_files import private_directory
+
 VALIDITY = datetime.timedelta(days=365)
 
 
@@ -34,7 +36,7 @@ def ensure_self_signed(cert_path: Path, key_path: Path) -> bool:
     key = ec.generate_private_key(ec.SECP256R1())
     _write_private(key_path, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                                serialization.NoEncryption()))
-    cert_path.parent.mkdir(parents=True, exist_ok=True)
+    private_directory(cert_path.parent)
     cert_path.write_bytes(_certificate(key).public_bytes(serialization.Encoding.PEM))
     return True
 
@@ -65,7 +67,7 @@ def _certificate(key: ec.EllipticCurvePrivateKey) -> x509.Certificate:
 
 def _write_private(path: Path, data: bytes) -> None:
     # Created 0600 from the start: chmod after writing would leave a window where it is readable.
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_directory(path.parent)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as f:
         f.write(data)

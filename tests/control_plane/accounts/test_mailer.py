@@ -1,5 +1,6 @@
 """Account emails: over SMTP when configured, else into the local outbox."""
 import json
+import stat
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -42,3 +43,11 @@ async def test_without_smtp_mail_goes_to_the_outbox(tmp_path):
     await mailer.send("you@example.com", "Subject", "Body")
     mail = json.loads((tmp_path / "outbox.jsonl").read_text())
     assert (mail["to"], mail["subject"], mail["body"]) == ("you@example.com", "Subject", "Body")
+
+
+async def test_the_outbox_is_0600_and_an_older_one_is_tightened(tmp_path):
+    outbox = tmp_path / "outbox.jsonl"
+    outbox.write_text("")
+    outbox.chmod(0o644)
+    await OutboxMailer(outbox).send("a@example.com", "Reset", "token=secret")
+    assert stat.S_IMODE(outbox.stat().st_mode) == 0o600 and "token=secret" in outbox.read_text()
