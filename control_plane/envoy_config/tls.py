@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from schemas.private_files import private_directory
+from schemas.private_files import private_directory, tighten
 
 VALIDITY = datetime.timedelta(days=365)
 
@@ -32,6 +32,7 @@ def ensure_self_signed(cert_path: Path, key_path: Path) -> bool:
     """
     cert_path, key_path = Path(cert_path), Path(key_path)
     if cert_path.exists() and key_path.exists():
+        tighten(key_path)  # a key generated before keys were always 0600
         return False
     key = ec.generate_private_key(ec.SECP256R1())
     _write_private(key_path, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,

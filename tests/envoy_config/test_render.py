@@ -266,6 +266,14 @@ def test_tls_pair_is_not_regenerated_when_present(tmp_path):
     assert (cert_path.read_bytes(), key_path.read_bytes()) == before
 
 
+def test_an_older_readable_tls_key_is_made_private(tmp_path):
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    ensure_self_signed(cert_path, key_path)
+    key_path.chmod(0o644)
+    ensure_self_signed(cert_path, key_path)
+    assert stat.S_IMODE(key_path.stat().st_mode) == 0o600
+
+
 def test_relative_tls_paths_resolve_under_home(tmp_path):
     assert resolve_tls_paths(make_config(), make_settings(tmp_path)) == (
         tmp_path / "tls" / "cert.pem", tmp_path / "tls" / "key.pem")
