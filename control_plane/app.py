@@ -20,6 +20,7 @@ from control_plane.marketplace import catalog
 from control_plane.marketplace import routes as marketplace
 from control_plane.metrics import metrics_middleware
 from control_plane.models import routes as models
+from control_plane.openapi import routes as openapi
 from control_plane.provider_keys import routes as provider_keys
 from control_plane.services import SERVICES, Services
 from control_plane.telemetry import routes as telemetry
@@ -56,6 +57,7 @@ def create_app(settings: Settings, config_file: ConfigFile) -> web.Application:
     app.add_routes(accounts.routes)
     app.add_routes(keys.routes)
     app.add_routes(models.routes)
+    app.add_routes(openapi.routes)
     app.add_routes(marketplace.routes)
     app.add_routes(telemetry.routes)
     app.add_routes(updates.routes)

@@ -1,0 +1,1 @@
+"""The OpenAPI document of the public API, served at GET /v1/openapi.json."""
