@@ -19,7 +19,8 @@ def _check_messages(messages) -> None:
     if not isinstance(messages, list) or not messages:
         raise invalid("Invalid 'messages': expected a non-empty array of messages.", "messages", "invalid_type")
     for i, message in enumerate(messages):
-        if not isinstance(message, dict) or message.get("role") not in ROLES:
+        # A role that is not a string (`{}`, `[]`) is refused before the set lookup it cannot take part in.
+        if not isinstance(message, dict) or not isinstance(message.get("role"), str) or message["role"] not in ROLES:
             raise invalid(f"Invalid 'messages[{i}]': each message needs a 'role' of {sorted(ROLES)}.",
                           f"messages[{i}].role")
         content = message.get("content")
