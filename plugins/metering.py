@@ -17,7 +17,7 @@ from plugins.chain import Plugin
 from plugins.context import Reject, RequestContext
 from plugins.fallback import KEY_SOURCE, SERVED_BY
 from plugins.metrics import COST, REQUESTS, TOKENS, UPSTREAM_LATENCY
-from plugins.response_model import renamer
+from plugins.response_model import Renamer
 from plugins.sse import UsageStream, error_event
 from plugins.usage_estimate import counted
 from schemas.events import UsageEvent
@@ -143,7 +143,7 @@ class MeteringPlugin(Plugin):
             usage = {}
         ctx.state["usage"] = usage if isinstance(usage, dict) else {}
         if ctx.state["model"].kind == "chat":
-            renamed = renamer(ctx.state["model"].name)(body)
+            renamed = Renamer(ctx.state["model"].name)(body)
             if renamed != body:
                 ctx.mutation.body = renamed
                 ctx.mutation.set_headers["content-length"] = str(len(renamed))

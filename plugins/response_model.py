@@ -6,15 +6,23 @@ sent it. Inside a JSON string a quote is escaped, so `"model":"…"` only matche
 """
 import json
 import re
-from collections.abc import Callable
 
-_MODEL = re.compile(rb'"model"\s*:\s*"(?:[^"\\]|\\.)*"')
+_MODEL = re.compile(rb'"model"\s*:\s*"[^"\\]*(?:\\.[^"\\]*)*"')
 
 
-def renamer(model_id: str) -> Callable[[bytes], bytes]:
+class Renamer:
     """body -> the body with every `"model": "…"` naming `model_id`."""
-    replacement = b'"model":' + json.dumps(model_id).encode()
 
-    def rename(body: bytes) -> bytes:
-        return _MODEL.sub(lambda _: replacement, body)
-    return rename
+    def __init__(self, model_id: str):
+        self.replacement = b'"model":' + json.dumps(model_id).encode()
+        self._seen: bytes | None = None  # the provider's `"model":"…"`: a stream repeats it byte for byte
+
+    def __call__(self, body: bytes) -> bytes:
+        if self._seen is not None and self._seen in body:  # the hot path: a plain replace
+            return body.replace(self._seen, self.replacement)
+        found = _MODEL.search(body)
+        if found is None:
+            return body
+        self._seen = found.group(0)
+        return _MODEL.sub(lambda _: self.replacement, body)
+

@@ -9,18 +9,21 @@ measured, so a stream that ends before its usage can still be billed (plugins.us
 import json
 from collections.abc import Callable
 
-from plugins.response_model import renamer
+from plugins.response_model import Renamer
 from plugins.usage_estimate import tokens_of_bytes
 
 DONE = b"[DONE]"
-DELTA_TEXT = ("content", "reasoning_content", "reasoning", "refusal")  # what a delta relays as text
+# Keys whose string values are completion text a chunk relays: content, and now and then reasoning
+# (DeepSeek, OpenRouter), a refusal, or a tool call's name and arguments.
+CONTENT = b'"content":'
+_RARE_KEYS = (b'"reasoning_content":', b'"reasoning":', b'"refusal":')
 
 
 class UsageStream:
     def __init__(self, client_wants_usage: bool, price_usage: Callable[[dict], str], model_id: str):
         self.client_wants_usage = client_wants_usage
         self.price_usage = price_usage  # usage -> cost in USD as a decimal string
-        self.rename = renamer(model_id)
+        self.rename = Renamer(model_id)
         self.usage: dict | None = None
         self.done = False
         self.relayed_bytes = 0  # completion text (and tool-call arguments) relayed, in UTF-8 bytes
@@ -49,20 +52,23 @@ class UsageStream:
         return tokens_of_bytes(self.relayed_bytes)
 
     def _event(self, event: bytes) -> bytes:
+        # Fast path: most chunks carry content only (or a null usage): measured and renamed, not parsed.
+        if b'"usage":{' not in event.replace(b" ", b"") and DONE not in event:
+            self.relayed_bytes += _text_bytes(event)
+            return self.rename(event) + b"\n\n"
         payload = _data(event)
         if payload == DONE:
             self.done = True
             return self.cost_comment() + event + b"\n\n"
+        self.relayed_bytes += _text_bytes(event)
         try:
-            message = json.loads(payload) if payload.startswith(b"{") else None
+            message = json.loads(payload)
         except (UnicodeDecodeError, json.JSONDecodeError):
             message = None
-        if not isinstance(message, dict):  # comments, keep-alives, what we cannot read: untouched
-            return event + b"\n\n"
-        self.relayed_bytes += _relayed_bytes(message)
-        event = self.rename(event) if "model" in message else event
-        usage = message.get("usage")
-        return event + b"\n\n" if not isinstance(usage, dict) else self._priced(message, usage, event)
+        usage = message.get("usage") if isinstance(message, dict) else None
+        if not isinstance(usage, dict):
+            return self.rename(event) + b"\n\n"
+        return self._priced(message, usage, self.rename(event))
 
     def _priced(self, message: dict, usage: dict, event: bytes) -> bytes:
         self.usage = usage
@@ -74,29 +80,51 @@ class UsageStream:
         return self.rename(b"data: " + json.dumps(message, separators=(",", ":")).encode()) + b"\n\n"
 
 
-def _relayed_bytes(message: dict) -> int:
-    """The completion text one chunk carries: delta text and tool-call names and arguments."""
-    size = 0
-    for choice in _list(message.get("choices")):
-        delta = choice.get("delta") if isinstance(choice, dict) else None
-        if not isinstance(delta, dict):
-            continue
-        size += sum(_size(delta.get(key)) for key in DELTA_TEXT)
-        for call in _list(delta.get("tool_calls")):
-            function = call.get("function") if isinstance(call, dict) else None
-            if isinstance(function, dict):
-                size += _size(function.get("name")) + _size(function.get("arguments"))
+def _text_bytes(event: bytes) -> int:
+    """The completion text one event carries, in UTF-8 bytes: delta text, reasoning, tool-call names
+    and arguments. Found by key rather than parsed: this runs on every chunk of every stream."""
+    size = _values_size(event, CONTENT)
+    if b'"tool_calls"' in event:
+        size += _values_size(event, b'"name":') + _values_size(event, b'"arguments":')
+    for key in _RARE_KEYS if b'"re' in event else ():
+        size += _values_size(event, key)
     return size
 
 
-def _list(value) -> list:
-    return value if isinstance(value, list) else []
+def _values_size(event: bytes, key: bytes) -> int:
+    size, at = 0, event.find(key)
+    while at >= 0:
+        at += len(key)
+        size += _string_size(event, at)
+        at = event.find(key, at)
+    return size
 
 
-def _size(text) -> int:
-    if not isinstance(text, str):
+def _string_size(event: bytes, at: int) -> int:
+    """The UTF-8 size of the JSON string starting at `at` (after blanks); 0 if no string starts there."""
+    while at < len(event) and event[at] in b" \t":
+        at += 1
+    if at >= len(event) or event[at] != 0x22:  # null, a number, an array: no text
         return 0
-    return len(text) if text.isascii() else len(text.encode(errors="replace"))
+    end = event.find(b'"', at + 1)
+    while end > 0 and _escaped(event, end):
+        end = event.find(b'"', end + 1)
+    if end < 0:
+        return 0
+    raw = event[at + 1:end]
+    if b"\\" not in raw:
+        return len(raw)
+    try:
+        return len(json.loads(b'"' + raw + b'"').encode(errors="replace"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return len(raw)
+
+
+def _escaped(event: bytes, quote: int) -> bool:
+    backslashes = 0
+    while event[quote - 1 - backslashes] == 0x5C:
+        backslashes += 1
+    return backslashes % 2 == 1
 
 
 def _data(event: bytes) -> bytes:
