@@ -20,7 +20,10 @@ async def serve(settings: Settings) -> None:
     app = create_app(settings, gateway.ConfigFile(settings.config_path))
     # aiohttp's own limits (8 KiB per line or header) would answer in plain text; Envoy, in front,
     # already refuses request headers over its max_request_headers_kb (60 KiB), so it decides.
-    api = web.AppRunner(app, access_log=None, max_line_size=HEADER_LIMIT, max_field_size=HEADER_LIMIT)
+    # Bodies are not decompressed: a body that fails to inflate would drop the connection (a 502),
+    # and a small zip bomb is a large body. control_plane.requests refuses encoded bodies instead.
+    api = web.AppRunner(app, access_log=None, max_line_size=HEADER_LIMIT, max_field_size=HEADER_LIMIT,
+                        auto_decompress=False)
     await api.setup()
     await web.TCPSite(api, settings.bind_address, settings.control_plane_port).start()
     services = app[SERVICES]

@@ -7,6 +7,10 @@ from schemas import strict_json
 
 async def read_json(request: web.Request) -> dict:
     # Lenient about Content-Type: the documented curl examples send JSON without one.
+    encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
+    if encoding not in ("identity", ""):
+        raise ApiError(415, f"Content-Encoding '{encoding[:40]}' is not supported: send the JSON body uncompressed",
+                       "unsupported_content_encoding")
     raw = await request.read()
     if not raw.strip():
         raise ApiError(400, "Request body must be a JSON object", "invalid_json")

@@ -32,6 +32,9 @@ def route_to(ctx: RequestContext, route: str, payload: dict | None = None,
         body = encode(payload)
         mutation.body = body
         mutation.set_headers.update({"content-length": str(len(body)), "content-type": "application/json"})
+        # The body is ours now, plain JSON: a client's Content-Encoding (it parsed, so it was a lie)
+        # would make the provider try to inflate it and fail with a 5xx.
+        mutation.remove_headers.append("content-encoding")
     mutation.remove_headers += ["x-api-key", "accept-encoding"]
     mutation.clear_route_cache = True
 

@@ -10,9 +10,9 @@ import math
 import re
 
 MAX_DEPTH = 100  # arrays and objects inside each other; JSON Schemas in `tools` stay far below it
-# \ud800-\udfff written as an escape: only then can a decoded string hold a surrogate (raw ones are
-# invalid UTF-8 and fail decoding), so bodies without one skip the walk below.
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+# \ud800-\udfff written as an escape: only then can a decoded string hold a surrogate (the body is
+# decoded strictly, so raw ones fail there), and bodies without one skip the walk below.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")  # a valid escaped pair decodes to one character: this is a lone one
 
 
@@ -39,24 +39,28 @@ def loads(raw: bytes, syntax_detail: str | None = None):
     """The decoded value, or UnreadableJson. `syntax_detail` replaces the parser's own description
     of a syntax error (line and column) when the caller prefers a fixed wording."""
     try:
-        value = json.loads(raw, parse_constant=_constant, parse_float=_finite)
-    except UnreadableJson:
-        raise
+        # Decoded here, strictly: json.loads would decode bytes with "surrogatepass", letting the
+        # UTF-8 form of a lone surrogate (ED A0 80) through.
+        text = raw.decode(json.detect_encoding(raw))
     except UnicodeDecodeError:
         raise UnreadableJson("the body is not valid UTF-8 text") from None
+    try:
+        value = json.loads(text, parse_constant=_constant, parse_float=_finite)
+    except UnreadableJson:
+        raise
     except json.JSONDecodeError as exc:
         raise UnreadableJson(syntax_detail or f"{exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except ValueError:  # Python refuses to convert integers of more than 4300 digits
         raise UnreadableJson("a number has too many digits") from None
     except RecursionError:
         raise UnreadableJson(f"arrays and objects are nested more than {MAX_DEPTH} deep") from None
-    _check(raw, value)
+    _check(text, value)
     return value
 
 
-def _check(raw: bytes, value) -> None:
+def _check(text: str, value) -> None:
     # Cheap bounds first: most bodies have few brackets and no surrogate escape, and skip the walk.
-    if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH or _SURROGATE_ESCAPE.search(raw):
+    if text.count("[") + text.count("{") > MAX_DEPTH or _SURROGATE_ESCAPE.search(text):
         _walk(value)
 
 

@@ -35,8 +35,11 @@ class StaticAssets:
         parts = relative.split("/")
         if any(not part or part.startswith(".") or "\\" in part for part in parts):
             return None
-        path = self.root.joinpath(*parts).resolve()
-        if self.root not in path.parents or not path.is_file() or path.suffix not in CONTENT_TYPES:
+        try:
+            path = self.root.joinpath(*parts).resolve()
+            if self.root not in path.parents or not path.is_file() or path.suffix not in CONTENT_TYPES:
+                return None
+        except (OSError, ValueError):  # a name too long for the file system, a NUL byte: no such asset
             return None
         return path
 

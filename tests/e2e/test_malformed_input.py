@@ -1,5 +1,6 @@
 """Input that once crashed a component: each is now a 4xx in OpenAI's shape, nothing internal in it,
 nothing stored and (for AI routes) no provider called."""
+import gzip
 import json
 import socket
 import time
@@ -120,6 +121,13 @@ async def test_a_lone_surrogate_in_a_telemetry_property_is_400_and_stores_nothin
         assert (await conn.execute(sa.select(telemetry_events).where(telemetry_events.c.name == name))).all() == []
 
 
+@pytest.mark.parametrize("path", ["/v1/auth/signup", "/v1/auth/login"])
+async def test_a_surrogate_in_utf8_form_in_a_password_is_400(client, gateway, path):
+    body = b'{"email": "surrogate@example.com", "password": "correct horse \xed\xa0\x80"}'
+    error = _refused(*await _raw(client, "POST", f"{gateway.url}{path}", body, {"Content-Type": "application/json"}))
+    assert error["code"] == "invalid_json"
+
+
 @pytest.mark.parametrize(("name", "body"), [
     ("deep nesting", b'{"name": ' + DEEP + b"}"),
     ("a 5,000-digit integer", b'{"name": ' + b"1" * 5000 + b"}"),
@@ -130,6 +138,45 @@ async def test_unreadable_json_on_a_management_route_is_400(client, gateway, nam
     error = _refused(*await _raw(client, "POST", f"{gateway.url}/v1/keys", body,
                                  {**account.bearer, "Content-Type": "application/json"}))
     assert error["code"] == "invalid_json"
+
+
+# --- Content-Encoding: bodies are taken as sent, never inflated ------------------------------------
+
+@pytest.mark.parametrize("encoding", ["gzip", "br", "deflate"])
+async def test_a_chat_body_that_claims_an_encoding_it_does_not_have_is_served_plainly(client, gateway, caller,
+                                                                                      encoding):
+    body = b'{"model": "deepseek-v4", "messages": [{"role": "user", "content": "Hello!"}]}'
+    status, answer, text = await _raw(client, "POST", f"{gateway.url}/v1/chat/completions", body,
+                                      {**caller, "Content-Encoding": encoding})
+    assert status == 200 and answer["object"] == "chat.completion", text[:500]
+
+
+async def test_a_compressed_chat_body_is_400_and_reaches_no_provider(client, gateway, caller):
+    served = len(await simulator_ledger(client, gateway))
+    body = gzip.compress(b'{"model": "deepseek-v4", "messages": [{"role": "user", "content": "Hello!"}]}')
+    error = _refused(*await _raw(client, "POST", f"{gateway.url}/v1/chat/completions", body,
+                                 {**caller, "Content-Encoding": "gzip"}))
+    assert error["code"] == "invalid_json"
+    assert len(await simulator_ledger(client, gateway)) == served
+
+
+@pytest.mark.parametrize(("encoding", "body"), [("gzip", gzip.compress(b'{"name": "k"}')), ("br", b'{"name": "k"}'),
+                                                ("deflate", b"not deflate at all")])
+async def test_an_encoded_body_on_a_management_route_is_415(client, gateway, encoding, body):
+    account = await new_account(client, gateway.url)
+    error = _refused(*await _raw(client, "POST", f"{gateway.url}/v1/keys", body,
+                                 {**account.bearer, "Content-Encoding": encoding}), 415)
+    assert error["code"] == "unsupported_content_encoding"
+
+
+async def test_a_content_encoding_on_a_request_without_body_changes_nothing(client, gateway):
+    status, body, text = await _raw(client, "GET", f"{gateway.url}/v1/updates", headers={"Content-Encoding": "br"})
+    assert status == 200 and isinstance(body, dict), text[:300]
+
+
+async def test_an_overlong_dashboard_asset_name_is_404(client, gateway):
+    error = _refused(*await _raw(client, "GET", f"{gateway.url}/app/assets/v1/{'a' * 3000}.js"), 404)
+    assert error["code"] == "unknown_url"
 
 
 # --- URLs and headers longer than aiohttp's defaults ---------------------------------------------

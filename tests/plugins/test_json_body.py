@@ -54,6 +54,7 @@ def test_other_rejections_default_to_invalid_value():
     (b'{"model": "m", "x": ' + b"[" * 5000 + b"]" * 5000 + b"}", "arrays and objects are nested more than 100 deep"),
     (b'{"model": "m", "x": ' + b"[" * 150 + b"]" * 150 + b"}", "arrays and objects are nested more than 100 deep"),
     (b'{"model": "\\ud800"}', "a string holds an unpaired UTF-16 surrogate (\\ud800-\\udfff)"),
+    (b'{"model": "\xed\xa0\x80"}', "the body is not valid UTF-8 text"),  # a surrogate in UTF-8 form
     (b'{"model": "m", "\\uDC00": 1}', "a string holds an unpaired UTF-16 surrogate (\\ud800-\\udfff)"),
 ])
 def test_json_that_python_accepts_but_no_provider_would_is_an_invalid_json_error(body, detail):
