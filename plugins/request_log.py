@@ -40,6 +40,12 @@ def _fields(ctx: RequestContext, status: int, elapsed: float) -> dict:
         fields.update(account_id=ctx.identity.account_id, key_id=ctx.identity.key_id, tier=ctx.identity.tier)
     if "rejected" in ctx.state:
         fields["rejected"] = ctx.state["rejected"]
+    counted = ctx.state.get("counted")  # what metering billed (plugins.usage_estimate), when it did
+    if counted is not None:
+        fields.update(prompt_tokens=counted.prompt_tokens, completion_tokens=counted.completion_tokens)
+        if counted.estimated:  # a stream that ended before the provider's usage
+            fields["tokens_estimated"] = True
+        return fields
     usage = ctx.state.get("usage") or {}
     for kind in ("prompt_tokens", "completion_tokens"):
         if isinstance(usage.get(kind), int):
