@@ -1,0 +1,90 @@
+"""The OpenAPI document, served through Envoy and fuzzed against the gateway with schemathesis.
+
+Every operation of schemas/openapi.yaml gets generated requests (valid and invalid ones, a bounded
+number each) through Envoy, as a signed-up caller: a session token on the management routes, an API
+key on the AI routes. Whatever comes back: no 5xx, a status the document lists for that operation,
+a declared content type, and a body (and headers) matching the document's schema for that status.
+
+Each operation's requests come from a loopback address of their own, so the per-address limits of
+the public routes neither stop the fuzzing nor spill over into other tests.
+"""
+import random
+
+import pytest
+import requests
+import schemathesis
+from hypothesis import HealthCheck, Phase, settings
+from requests.adapters import HTTPAdapter
+
+from schemas.openapi import document
+from tests.support.accounts import set_tier
+from tests.support.api import call, create_key, new_account
+
+MAX_EXAMPLES = 20
+DEADLINE_MS = 10_000  # per request: argon2 hashing on signup/login is slow on a loaded 2-core box
+AI_PREFIXES = ("/v1/chat/", "/v1/images/", "/v1/video/")
+
+schema = schemathesis.openapi.from_dict(document())
+CHECKS = [schemathesis.checks.not_a_server_error, schemathesis.checks.status_code_conformance,
+          schemathesis.checks.content_type_conformance, schemathesis.checks.response_schema_conformance,
+          schemathesis.checks.response_headers_conformance]
+
+
+class _FromAddress(HTTPAdapter):
+    """Connects from one given local address."""
+
+    def __init__(self, address: str):
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (self.address, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
+@pytest.fixture(scope="module")
+async def caller(gateway) -> dict:
+    """An enterprise account (its limits leave room to fuzz) with a session token and an API key."""
+    import aiohttp
+
+    async with aiohttp.ClientSession() as session:
+        account = await new_account(session, gateway.url, "openapi-fuzz")
+        key = await create_key(session, gateway.url, account, "openapi-fuzz")
+    return {"account": account, "key": key["key"]}
+
+
+@pytest.fixture
+async def enterprise(caller, db) -> dict:
+    # A fuzzed checkout may have changed the tier: every operation starts on enterprise again.
+    await set_tier(db, caller["account"].id, "enterprise")
+    return caller
+
+
+@pytest.fixture
+def http():
+    session = requests.Session()
+    adapter = _FromAddress(f"127.{random.randint(1, 254)}.{random.randint(0, 255)}.{random.randint(1, 254)}")
+    session.mount("http://", adapter)
+    yield session
+    session.close()
+
+
+def _credentials(case, caller: dict) -> dict:
+    if case.operation.path.startswith(AI_PREFIXES):
+        return {"X-API-Key": caller["key"]}
+    return caller["account"].bearer
+
+
+async def test_the_document_is_served_to_anyone_through_envoy(gateway, client):
+    status, body, headers = await call(client, "GET", f"{gateway.url}/v1/openapi.json")
+    assert status == 200 and headers["Content-Type"].startswith("application/json")
+    assert body == document()
+
+
+@schema.parametrize()
+@settings(max_examples=MAX_EXAMPLES, deadline=DEADLINE_MS, derandomize=True, database=None,
+          phases=[Phase.explicit, Phase.generate],
+          suppress_health_check=list(HealthCheck))
+def test_every_operation_answers_as_documented_without_5xx(case, gateway, enterprise, http):
+    case.call_and_validate(base_url=gateway.url, session=http, headers=_credentials(case, enterprise),
+                           checks=CHECKS, timeout=30)
