@@ -22,6 +22,7 @@ from control_plane.metrics import metrics_middleware
 from control_plane.models import routes as models
 from control_plane.openapi import routes as openapi
 from control_plane.provider_keys import routes as provider_keys
+from control_plane.requests import url_text_middleware
 from control_plane.services import SERVICES, Services
 from control_plane.telemetry import routes as telemetry
 from control_plane.updates import releases
@@ -47,7 +48,7 @@ def create_app(settings: Settings, config_file: ConfigFile) -> web.Application:
     # Metrics outermost, so they count the status the client really got.
     app = web.Application(client_max_size=config.max_request_body_bytes,
                           middlewares=[access_log_middleware, metrics_middleware, error_middleware,
-                                       identity_middleware])
+                                       url_text_middleware, identity_middleware])
     redis = connect(settings.redis_url) if settings.redis_url else None
     app[IDENTITY] = settings.internal_secret
     app[SERVICES] = Services(settings=settings, config_file=config_file,

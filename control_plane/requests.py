@@ -1,4 +1,6 @@
 """Reading request bodies into validated fields, failing with a 400 that names the field."""
+import re
+
 from aiohttp import web
 
 from control_plane.errors import ApiError
@@ -15,8 +17,8 @@ async def read_json(request: web.Request) -> dict:
     if not raw.strip():
         raise ApiError(400, "Request body must be a JSON object", "invalid_json")
     try:
-        # Strict: NaN, lone surrogates, deep nesting and endless numbers would fail later, as a 500.
-        body = strict_json.loads(raw)
+        # Strict: NaN, lone surrogates, NUL, deep nesting and endless numbers would fail later, as a 500.
+        body = strict_json.loads(raw, allow_nul=False)
     except strict_json.UnreadableJson as exc:
         raise ApiError(400, f"Request body is not valid JSON: {exc.detail}", "invalid_json") from None
     if not isinstance(body, dict):
@@ -36,3 +38,15 @@ def string_field(body: dict, name: str, *, required: bool = True, max_length: in
     if len(value) > max_length:
         raise ApiError(400, f"'{name}' is longer than {max_length} characters", "invalid_value", name)
     return value
+
+
+# NUL (PostgreSQL stores no text with it) and lone surrogates (nothing encodes them) in the decoded
+# path or query: refused before any handler passes them to the database.
+_UNSTORABLE = re.compile("[\0\ud800-\udfff]")
+
+
+@web.middleware
+async def url_text_middleware(request: web.Request, handler):
+    if any(_UNSTORABLE.search(text) for text in (request.path, *request.query.keys(), *request.query.values())):
+        raise ApiError(400, "The URL holds a NUL character or an unpaired surrogate", "invalid_url")
+    return await handler(request)

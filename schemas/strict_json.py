@@ -14,6 +14,8 @@ MAX_DEPTH = 100  # arrays and objects inside each other; JSON Schemas in `tools`
 # decoded strictly, so raw ones fail there), and bodies without one skip the walk below.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")  # a valid escaped pair decodes to one character: this is a lone one
+_NUL_ESCAPE = re.compile(r"\\u0000")  # raw control characters are a syntax error already
+_SURROGATE_OR_NUL = re.compile("[\0\ud800-\udfff]")
 
 
 class UnreadableJson(ValueError):
@@ -35,9 +37,10 @@ def _finite(text: str) -> float:
     return value
 
 
-def loads(raw: bytes, syntax_detail: str | None = None):
+def loads(raw: bytes, syntax_detail: str | None = None, allow_nul: bool = True):
     """The decoded value, or UnreadableJson. `syntax_detail` replaces the parser's own description
-    of a syntax error (line and column) when the caller prefers a fixed wording."""
+    of a syntax error (line and column) when the caller prefers a fixed wording; without `allow_nul`,
+    a string holding U+0000 (which PostgreSQL cannot store, as text or in jsonb) is refused too."""
     try:
         # Decoded here, strictly: json.loads would decode bytes with "surrogatepass", letting the
         # UTF-8 form of a lone surrogate (ED A0 80) through.
@@ -54,23 +57,27 @@ def loads(raw: bytes, syntax_detail: str | None = None):
         raise UnreadableJson("a number has too many digits") from None
     except RecursionError:
         raise UnreadableJson(f"arrays and objects are nested more than {MAX_DEPTH} deep") from None
-    _check(text, value)
+    _check(text, value, allow_nul)
     return value
 
 
-def _check(text: str, value) -> None:
-    # Cheap bounds first: most bodies have few brackets and no surrogate escape, and skip the walk.
-    if text.count("[") + text.count("{") > MAX_DEPTH or _SURROGATE_ESCAPE.search(text):
-        _walk(value)
+def _check(text: str, value, allow_nul: bool) -> None:
+    # Cheap bounds first: most bodies have few brackets and no surrogate or NUL escape, and skip the walk.
+    nul = not allow_nul and _NUL_ESCAPE.search(text) is not None
+    if nul or text.count("[") + text.count("{") > MAX_DEPTH or _SURROGATE_ESCAPE.search(text):
+        _walk(value, _SURROGATE_OR_NUL if nul else _SURROGATE)
 
 
-def _walk(value) -> None:
-    """Depth and lone surrogates, without recursion (the depth is what is being checked)."""
+def _walk(value, refused: re.Pattern) -> None:
+    """Depth and `refused` characters, without recursion (the depth is what is being checked)."""
     pending = [(value, 1)]
     while pending:
         item, depth = pending.pop()
         if isinstance(item, str):
-            if _SURROGATE.search(item):
+            found = refused.search(item)
+            if found and found.group() == "\0":
+                raise UnreadableJson("a string holds a NUL character (\\u0000)")
+            if found:
                 raise UnreadableJson("a string holds an unpaired UTF-16 surrogate (\\ud800-\\udfff)")
             continue
         if not isinstance(item, (dict, list)):

@@ -58,7 +58,7 @@ def _verified_event(payload: bytes, signature: str | None, secret: str) -> dict:
         raise ApiError(400, "Invalid Stripe signature or payload", "invalid_signature") from exc
     # Parsed by us, not by stripe.Webhook.construct_event: signed `[]` or `"x"` must be a 400, not a crash.
     try:
-        event = strict_json.loads(payload)
+        event = strict_json.loads(payload, allow_nul=False)
     except strict_json.UnreadableJson:
         event = None
     if not (isinstance(event, dict) and _short_text(event.get("id")) and _short_text(event.get("type"))):

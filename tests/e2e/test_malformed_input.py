@@ -140,6 +140,33 @@ async def test_unreadable_json_on_a_management_route_is_400(client, gateway, nam
     assert error["code"] == "invalid_json"
 
 
+# --- NUL: PostgreSQL stores no text holding it ---------------------------------------------------
+
+@pytest.mark.parametrize(("path", "code"), [
+    ("/v1/plugins?tag=%00", "invalid_url"), ("/v1/plugins?q=a%00b", "invalid_url"),
+    ("/v1/updates/check?current=%00", "invalid_url"),
+    ("/v1/plugins/x%00y", "bad_request"),  # Envoy refuses it in the path itself
+])
+async def test_a_nul_in_the_url_is_400(client, gateway, path, code):
+    error = _refused(*await _raw(client, "GET", f"{gateway.url}{path}"))
+    assert error["code"] == code
+
+
+async def test_a_nul_in_a_key_name_is_400_and_creates_no_key(client, gateway, db):
+    account = await new_account(client, gateway.url)
+    error = _refused(*await _raw(client, "POST", f"{gateway.url}/v1/keys", b'{"name": "a\\u0000b"}',
+                                 {**account.bearer, "Content-Type": "application/json"}))
+    assert error["code"] == "invalid_json" and "NUL" in error["message"]
+    async with db.connect() as conn:
+        assert (await conn.execute(sa.select(api_keys.c.id).where(api_keys.c.account_id == account.id))).all() == []
+
+
+async def test_a_nul_in_a_chat_message_goes_to_the_provider(client, gateway, caller):
+    body = b'{"model": "deepseek-v4", "messages": [{"role": "user", "content": "a\\u0000b"}]}'
+    status, answer, text = await _raw(client, "POST", f"{gateway.url}/v1/chat/completions", body, caller)
+    assert status == 200 and answer["object"] == "chat.completion", text[:500]
+
+
 # --- Content-Encoding: bodies are taken as sent, never inflated ------------------------------------
 
 @pytest.mark.parametrize("encoding", ["gzip", "br", "deflate"])
