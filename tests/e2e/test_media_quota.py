@@ -57,6 +57,7 @@ async def test_image_over_the_quota_is_refused_before_the_provider(client, gatew
     assert len(await simulator_calls(client, gateway, "images")) == calls
     status, body, _ = await _images(client, gateway.url, account, "minimax-image-01", n=3)  # 3 000 still fit
     assert status == 200, body
+    await ledger_rows(db, account.id, expect=2)
     assert await _quota_used(client, gateway.url, account) == FREE_QUOTA
 
 
