@@ -17,7 +17,8 @@ MANAGEMENT_NEEDED = ("This API key may call the AI routes and read; creating or 
 @web.middleware
 async def identity_middleware(request: web.Request, handler):
     if any(name.lower().startswith(signed.PREFIX) for name in request.headers):
-        found = signed.verify(request.headers, request.app[IDENTITY], request.method, request.path)
+        # The path as Envoy saw and signed it: still percent-encoded (request.path is decoded).
+        found = signed.verify(request.headers, request.app[IDENTITY], request.method, request.raw_path)
         if found is None:
             raise ApiError(401, "Invalid gateway identity", "invalid_identity")
         if request.method not in READ_METHODS and not found.may_manage:
