@@ -122,3 +122,16 @@ def test_media_models_are_configured_with_their_kind_and_price():
             for m in ("dall-e-3", "minimax-image-01", "minimax-hailuo-2.3")] == [
         ("image", "openai"), ("image", "minimax"), ("video", "minimax")]
     assert models["dall-e-3"]["max_images"] == 1 and models["minimax-hailuo-2.3"]["price_per_video"]
+
+
+def test_images_and_videos_have_a_quota_weight_with_a_documented_default():
+    data = _shipped()
+    for name in ("dall-e-3", "minimax-hailuo-2.3"):
+        del data["models"][name][f"quota_tokens_per_{data['models'][name]['kind']}"]
+    models = gateway.parse(yaml.safe_dump(data)).models
+    properties = gateway._validator().schema["$defs"]["model"]["properties"]
+    assert gateway.quota_tokens_per_unit(models["dall-e-3"]) == properties["quota_tokens_per_image"]["default"] == 1000
+    assert gateway.quota_tokens_per_unit(models["minimax-hailuo-2.3"]) == properties["quota_tokens_per_video"][
+        "default"] == 10000
+    assert gateway.quota_tokens_per_unit(models["minimax-image-01"]) == 1000  # set in the shipped file
+    assert gateway.quota_tokens_per_unit(models["deepseek-v4"]) == 0  # chat models count their tokens
