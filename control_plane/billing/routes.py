@@ -52,7 +52,7 @@ async def start_checkout(request: web.Request) -> web.Response:
 
 def _verified_event(payload: bytes, signature: str | None, secret: str) -> dict:
     try:
-        stripe.WebhookSignature.verify_header(payload, signature, secret)
+        stripe.WebhookSignature.verify_header(payload, signature, secret, stripe.Webhook.DEFAULT_TOLERANCE)
     except (stripe.SignatureVerificationError, ValueError) as exc:
         WEBHOOK_EVENTS.labels("rejected").inc()
         raise ApiError(400, "Invalid Stripe signature or payload", "invalid_signature") from exc
