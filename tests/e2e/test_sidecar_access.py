@@ -58,22 +58,33 @@ def _upstream_attempt(account_id: str) -> ext_proc.ProcessingRequest:
     return message
 
 
-async def _process(gateway, messages: list, metadata: list[tuple[str, str]]) -> tuple[grpc.StatusCode, list]:
-    """Send `messages` on one ext_proc stream: how the stream ended, and the replies (one per message
-    at most; then the stream is cancelled, as Envoy would at the end of a request)."""
+async def _process(gateway, messages: list, metadata: list[tuple[str, str]]) -> list[dict]:
+    """The sidecar's reply to each of `messages` on one ext_proc stream, which is then cancelled, as
+    Envoy would at the end of a request."""
     async with grpc.aio.insecure_channel(f"unix:{_socket(gateway)}") as channel:
         call = ext_proc_grpc.ExternalProcessorStub(channel).Process(metadata=metadata, timeout=5)
         replies = []
-        # A refused stream fails the writes and reads; its status says why.
-        with contextlib.suppress(grpc.aio.AioRpcError, asyncio.InvalidStateError):
+        for message in messages:
+            await call.write(message)
+            replies.append(json_format.MessageToDict(await call.read()))
+        call.cancel()
+        return replies
+
+
+async def _attack(gateway, messages: list, metadata: list[tuple[str, str]]) -> tuple[grpc.StatusCode, list[dict]]:
+    """Open an ext_proc stream and try to send `messages`: how the stream ended, and any replies.
+
+    A refused stream ends as soon as it opens, before the sidecar reads any message; the client's
+    writes then fail on their own (so their errors are not the status), and reads find nothing."""
+    async with grpc.aio.insecure_channel(f"unix:{_socket(gateway)}") as channel:
+        call = ext_proc_grpc.ExternalProcessorStub(channel).Process(metadata=metadata, timeout=5)
+        status = await call.code()  # a stream that was not refused waits for messages: DEADLINE_EXCEEDED
+        replies = []
+        with contextlib.suppress(grpc.aio.AioRpcError, asyncio.InvalidStateError, grpc.aio.UsageError):
             for message in messages:
                 await call.write(message)
-                reply = await call.read()
-                if reply is grpc.aio.EOF:
-                    break
-                replies.append(json_format.MessageToDict(reply))
-        call.cancel()
-        return await call.code(), replies
+                replies.append(await call.read())
+        return status, [json_format.MessageToDict(r) for r in replies if r is not grpc.aio.EOF]
 
 
 @pytest.fixture
@@ -91,16 +102,16 @@ async def victim(client, gateway):
                          ids=["no token", "wrong token", "empty token"])
 async def test_an_upstream_phase_call_without_envoys_token_is_refused_and_gets_no_key(gateway, victim, metadata):
     account, own = victim
-    status, replies = await _process(gateway, [_upstream_attempt(account.id)],
-                                     [("x-clew-phase", "upstream"), *metadata])
+    status, replies = await _attack(gateway, [_upstream_attempt(account.id)],
+                                    [("x-clew-phase", "upstream"), *metadata])
     assert (status, replies) == (grpc.StatusCode.UNAUTHENTICATED, [])
 
 
 async def test_with_envoys_token_the_same_upstream_call_is_answered_with_the_accounts_key(gateway, victim):
     """The control case: the token, and only the token, is what the attack above lacked."""
     account, own = victim
-    _, [reply] = await _process(gateway, [_upstream_attempt(account.id)],
-                                [("x-clew-phase", "upstream"), ("x-clew-sidecar-token", _token(gateway))])
+    [reply] = await _process(gateway, [_upstream_attempt(account.id)],
+                             [("x-clew-phase", "upstream"), ("x-clew-sidecar-token", _token(gateway))])
     set_headers = reply["requestHeaders"]["response"]["headerMutation"]["setHeaders"]
     assert {"key": "authorization", "rawValue": _b64(f"Bearer {own}")} in [h["header"] for h in set_headers]
 
@@ -116,7 +127,7 @@ async def test_a_chat_stream_without_envoys_token_is_refused_before_the_pool_key
         body=json.dumps({"model": "deepseek-v4", "messages": HELLO}).encode(), end_of_stream=True))
     headers = ext_proc.ProcessingRequest(request_headers=_headers({
         ":method": "POST", ":path": "/v1/chat/completions", "x-api-key": key, "content-type": "application/json"}))
-    assert await _process(gateway, [headers, body], []) == (grpc.StatusCode.UNAUTHENTICATED, [])
+    assert await _attack(gateway, [headers, body], []) == (grpc.StatusCode.UNAUTHENTICATED, [])
 
 
 async def test_an_ext_authz_check_without_envoys_token_is_refused(gateway):
