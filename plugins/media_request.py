@@ -53,7 +53,7 @@ def _choice(request: dict, param: str, allowed: list, default: str) -> str:
 def check_image(request: dict, name: str, model: dict) -> dict:
     """The request with `n`, `size` and `response_format` judged against the model and filled in."""
     _check_prompt(request, MAX_IMAGE_PROMPT)
-    if request.get("stream") not in (None, False):
+    if request.get("stream") is not None and request["stream"] is not False:  # 0 == False, but is no boolean
         raise invalid(f"Streaming is not supported for `{name}`.", "stream", "unsupported_value")
     sizes = model["sizes"]
     return {**request, "n": _check_n(request, name, model.get("max_images", DEFAULT_MAX_IMAGES)),

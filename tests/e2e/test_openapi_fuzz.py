@@ -3,7 +3,8 @@
 Every operation of schemas/openapi.yaml gets generated requests (valid and invalid ones, a bounded
 number each) through Envoy, as a signed-up caller: a session token on the management routes, an API
 key on the AI routes. Whatever comes back: no 5xx, a status the document lists for that operation,
-a declared content type, and a body (and headers) matching the document's schema for that status.
+a declared content type, and a body (and headers) matching the document's schema for that status;
+and a request the document calls invalid is refused.
 
 Each operation's requests come from a loopback address of their own, so the per-address limits of
 the public routes neither stop the fuzzing nor spill over into other tests.
@@ -15,6 +16,7 @@ import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, settings
 from requests.adapters import HTTPAdapter
+from schemathesis.config import SchemathesisConfig
 
 from schemas.openapi import document
 from tests.support.accounts import set_tier
@@ -24,10 +26,13 @@ MAX_EXAMPLES = 20
 DEADLINE_MS = 10_000  # per request: argon2 hashing on signup/login is slow on a loaded 2-core box
 AI_PREFIXES = ("/v1/chat/", "/v1/images/", "/v1/video/")
 
-schema = schemathesis.openapi.from_dict(document())
+# A request the document says is invalid must be refused; a rate limit (429) refuses it too.
+REFUSALS = ["400", "401", "403", "404", "405", "409", "413", "415", "422", "429"]
+schema = schemathesis.openapi.from_dict(document(), config=SchemathesisConfig.from_dict(
+    {"checks": {"negative_data_rejection": {"expected-statuses": REFUSALS}}}))
 CHECKS = [schemathesis.checks.not_a_server_error, schemathesis.checks.status_code_conformance,
           schemathesis.checks.content_type_conformance, schemathesis.checks.response_schema_conformance,
-          schemathesis.checks.response_headers_conformance]
+          schemathesis.checks.response_headers_conformance, schemathesis.checks.negative_data_rejection]
 
 
 class _FromAddress(HTTPAdapter):

@@ -23,6 +23,7 @@ def test_defaults_are_filled_in():
     ({}, "prompt"), ({"prompt": ""}, "prompt"), ({"prompt": "x" * 4001}, "prompt"),
     ({"n": 0}, "n"), ({"n": 10}, "n"), ({"n": "2"}, "n"), ({"n": True}, "n"),
     ({"size": "512x512"}, "size"), ({"response_format": "png"}, "response_format"), ({"stream": True}, "stream"),
+    ({"stream": 0}, "stream"), ({"stream": 0.0}, "stream"),
 ])
 def test_each_bad_image_parameter_is_a_400_naming_it(fields, param):
     request = {"model": "m", "prompt": "a cat"} | fields
