@@ -7,15 +7,8 @@ refusal into their OpenAI-shaped 400.
 """
 import json
 import math
-import re
 
 MAX_DEPTH = 100  # arrays and objects inside each other; JSON Schemas in `tools` stay far below it
-# \ud800-\udfff written as an escape: only then can a decoded string hold a surrogate (the body is
-# decoded strictly, so raw ones fail there), and bodies without one skip the walk below.
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-_SURROGATE = re.compile("[\ud800-\udfff]")  # a valid escaped pair decodes to one character: this is a lone one
-_NUL_ESCAPE = re.compile(r"\\u0000")  # raw control characters are a syntax error already
-_SURROGATE_OR_NUL = re.compile("[\0\ud800-\udfff]")
 
 
 class UnreadableJson(ValueError):
@@ -44,7 +37,8 @@ def loads(raw: bytes, syntax_detail: str | None = None, allow_nul: bool = True):
     try:
         # Decoded here, strictly: json.loads would decode bytes with "surrogatepass", letting the
         # UTF-8 form of a lone surrogate (ED A0 80) through.
-        text = raw.decode(json.detect_encoding(raw))
+        encoding = json.detect_encoding(raw)
+        text = raw.decode(encoding)
     except UnicodeDecodeError:
         raise UnreadableJson("the body is not valid UTF-8 text") from None
     try:
@@ -57,32 +51,36 @@ def loads(raw: bytes, syntax_detail: str | None = None, allow_nul: bool = True):
         raise UnreadableJson("a number has too many digits") from None
     except RecursionError:
         raise UnreadableJson(f"arrays and objects are nested more than {MAX_DEPTH} deep") from None
-    _check(text, value, allow_nul)
+    _walk(value, allow_nul)
     return value
 
 
-def _check(text: str, value, allow_nul: bool) -> None:
-    # Cheap bounds first: most bodies have few brackets and no surrogate or NUL escape, and skip the walk.
-    nul = not allow_nul and _NUL_ESCAPE.search(text) is not None
-    if nul or text.count("[") + text.count("{") > MAX_DEPTH or _SURROGATE_ESCAPE.search(text):
-        _walk(value, _SURROGATE_OR_NUL if nul else _SURROGATE)
-
-
-def _walk(value, refused: re.Pattern) -> None:
-    """Depth and `refused` characters, without recursion (the depth is what is being checked)."""
-    pending = [(value, 1)]
+def _walk(value, allow_nul: bool) -> None:
+    """Depth, lone surrogates and (unless allowed) NULs, without recursion (the depth is what is
+    checked). Walking the parsed value is cheaper than any scan of a large body's bytes."""
+    _check_text(value, allow_nul)
+    pending = [(value, 1)] if isinstance(value, (dict, list)) else []
     while pending:
         item, depth = pending.pop()
-        if isinstance(item, str):
-            found = refused.search(item)
-            if found and found.group() == "\0":
-                raise UnreadableJson("a string holds a NUL character (\\u0000)")
-            if found:
-                raise UnreadableJson("a string holds an unpaired UTF-16 surrogate (\\ud800-\\udfff)")
-            continue
-        if not isinstance(item, (dict, list)):
-            continue
         if depth > MAX_DEPTH:
             raise UnreadableJson(f"arrays and objects are nested more than {MAX_DEPTH} deep")
-        children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
-        pending.extend((child, depth + 1) for child in children)
+        children = [*item, *item.values()] if isinstance(item, dict) else item
+        for child in children:
+            if isinstance(child, str):
+                _check_text(child, allow_nul)
+            elif isinstance(child, (dict, list)):
+                pending.append((child, depth + 1))
+
+
+def _check_text(value, allow_nul: bool) -> None:
+    if not isinstance(value, str):
+        return
+    # Strict decoding let no raw surrogate in, so only an escape (\ud800) can have made one. ASCII
+    # text (the usual) holds none, and says so without a scan.
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise UnreadableJson("a string holds an unpaired UTF-16 surrogate (\\ud800-\\udfff)") from None
+    if not allow_nul and "\0" in value:
+        raise UnreadableJson("a string holds a NUL character (\\u0000)")
