@@ -160,4 +160,5 @@ class Attempt:
     async def response_headers(self, status: int, headers: dict) -> dict[str, str]:
         if status == 429 and not self.byok:  # the account's own key being limited says nothing of the pool's
             await self.cooldowns.cool(self.model.provider, retry_after_seconds(headers))
-        return {SERVED_BY: self.model.name, **({KEY_SOURCE: "byok"} if self.byok else {})}
+        # Both always set: a provider's own header of the same name must not survive to the bill.
+        return {SERVED_BY: self.model.name, KEY_SOURCE: "byok" if self.byok else "pool"}

@@ -108,12 +108,16 @@ class MeteringPlugin(Plugin):
                 charged_nanos(state, price.cost_nanos(*_tokens(usage)))), state["model"].name)
 
     def _served_by(self, ctx: RequestContext, headers: dict) -> None:
-        """Bill by the model that answered, and by whose key: a router's attempt names both in headers."""
-        served = self.runtime.current.models.get(headers.get(SERVED_BY, ""))
-        if served is not None:
-            ctx.state["model"] = served
-        if headers.get(KEY_SOURCE) == "byok":
-            mark_byok(ctx, self.runtime, ctx.state["model"].provider)
+        """Bill by the model that answered, and by whose key: a router's attempt names both in headers.
+
+        Only a router's attempt (plugins.fallback.Attempt, which always sets both) is believed: on a
+        direct route the same names could only come from the provider, which must not pick the bill."""
+        if ctx.state.get("router"):
+            served = self.runtime.current.models.get(headers.get(SERVED_BY, ""))
+            if served is not None:
+                ctx.state["model"] = served
+            if headers.get(KEY_SOURCE) == "byok":
+                mark_byok(ctx, self.runtime, ctx.state["model"].provider)
         ctx.mutation.remove_headers += [SERVED_BY, KEY_SOURCE]
         ctx.mutation.set_headers["x-clew-model"] = ctx.state["model"].name
 

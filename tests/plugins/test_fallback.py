@@ -54,7 +54,8 @@ async def test_an_attempt_without_an_own_key_uses_the_pool_key():
     attempt = _attempt(MemoryCooldowns(), "nvidia/llama-3.1-8b")
     set_headers, _ = await attempt.request_headers({"x-clew-account": "acct_1"})
     assert set_headers["authorization"] != "Bearer sk-own-groq"
-    assert "x-clew-key-source" not in await attempt.response_headers(200, {})
+    # Said even for the pool: a provider's own x-clew-key-source: byok is overwritten, not believed.
+    assert (await attempt.response_headers(200, {"x-clew-key-source": "byok"}))["x-clew-key-source"] == "pool"
 
 
 async def test_a_429_to_the_accounts_own_key_does_not_cool_the_provider_down():
