@@ -36,6 +36,12 @@ INTERNAL_ERROR = Reject(500, "The server had an error while processing your requ
                         reason="internal_error")
 
 
+async def completions_finished(timeout: float) -> None:
+    """Wait (up to `timeout`) for the completions of streams that ended early: they still publish usage."""
+    if _background:
+        await asyncio.wait(set(_background), timeout=timeout)
+
+
 def _spawn(coroutine) -> None:
     task = asyncio.ensure_future(coroutine)
     _background.add(task)  # the loop keeps only weak references to tasks

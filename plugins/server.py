@@ -77,6 +77,7 @@ async def serve(settings: Settings, index: int) -> None:
         for task in loops:
             task.cancel()
         await server.stop(grace=STOP_GRACE_SECONDS)  # requests in flight finish, and are metered
+        await envoy_grpc.completions_finished(STOP_GRACE_SECONDS)  # before Redis and the database close
         await ops.cleanup()
         if redis is not None:
             await redis.aclose()
