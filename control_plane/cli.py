@@ -91,6 +91,15 @@ def cmd_gateway(_args) -> int:
                                  published=watch.published))
 
 
+def cmd_drain(_args) -> int:
+    """Kubernetes' preStop: Envoy (same pod) stops accepting, and this returns once its requests in
+    flight are done (or CLEW_DRAIN_SECONDS passed); then the sidecars get SIGTERM and meter them."""
+    from control_plane.envoy_drain import drain
+    left = asyncio.run(drain(Settings.from_env().admin_port))
+    print(f"Envoy drained; {left} requests still in flight", flush=True)
+    return 0
+
+
 def cmd_render(_args) -> int:
     settings = Settings.from_env()
     print(render(settings, _load_config(settings)))
@@ -137,6 +146,8 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("up", help="start Envoy, the sidecars and the control plane").set_defaults(run=cmd_up)
     commands.add_parser("gateway", help="containers: render Envoy's files and run the sidecar processes "
                                         "(Envoy runs beside them)").set_defaults(run=cmd_gateway)
+    commands.add_parser("drain", help="stop Envoy accepting and wait for its requests in flight "
+                                      "(a preStop hook)").set_defaults(run=cmd_drain)
     commands.add_parser("render", help="render Envoy's files from gateway.yaml").set_defaults(run=cmd_render)
     commands.add_parser("migrate", help="migrate the database to the newest schema").set_defaults(run=cmd_migrate)
     config = commands.add_parser("config", help="work with gateway.yaml").add_subparsers(dest="action", required=True)

@@ -1,8 +1,9 @@
 """Stopping Envoy without cutting what it is serving: stop accepting, let in-flight requests finish.
 
-Through Envoy's admin API (loopback only): `/drain_listeners?inboundonly` closes the client-facing
-listeners at once (a load balancer sends new connections to another replica), and the requests in
-flight run on until they finish or DRAIN_SECONDS pass. Only then does Envoy get SIGTERM, which
+Through Envoy's admin API (loopback only): `/drain_listeners` closes the listeners at once (the
+client-facing ones, and the ops port, so readiness probes fail and a load balancer sends new
+connections to another replica), and the requests in flight run on until they finish or
+DRAIN_SECONDS pass. Only then does Envoy get SIGTERM, which
 would otherwise cut every stream at once.
 """
 import asyncio
@@ -29,7 +30,7 @@ async def drain(admin_port: int, seconds: float = DRAIN_SECONDS) -> int:
     deadline = loop.time() + seconds
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
         try:
-            async with session.post(f"{base}/drain_listeners", params={"inboundonly": ""}):
+            async with session.post(f"{base}/drain_listeners"):
                 pass
             while (active := await _active_requests(session, base)) and loop.time() < deadline:
                 await asyncio.sleep(0.1)

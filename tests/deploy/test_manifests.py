@@ -125,7 +125,8 @@ def test_envoy_hosts_in_the_manifests_are_their_services():
 
 def test_the_sidecars_grpc_is_no_port_of_the_pod_only_sockets_in_the_home_envoy_shares():
     sidecar, envoy = _container("clew-gateway", "sidecar"), _container("clew-gateway", "envoy")
-    assert [p["containerPort"] for p in sidecar["ports"]] == [9101, 9102]  # the ops ports, nothing else
+    # The sidecars' ops ports and their supervisor's, nothing else
+    assert [p["containerPort"] for p in sidecar["ports"]] == [9101, 9102, 9190]
     home = {m["name"]: m["mountPath"] for m in sidecar["volumeMounts"]}["home"]
     env = {e["name"]: e["value"] for e in sidecar["env"] if "value" in e}
     assert env["CLEW_HOME"] == home
@@ -244,7 +245,8 @@ def test_dockerfile_fetches_nothing_but_packages_from_pypi():
 
 def test_dockerfile_exposes_no_sidecar_grpc_port():
     exposed = {int(port) for words in _dockerfile() if words[0] == "EXPOSE" for port in words[1:]}
-    assert exposed == {8081, 9100, 9101, 9102}  # the control plane's API and ops ports, the sidecars' ops ports
+    # The control plane's API and ops ports, the sidecars' ops ports and their supervisor's
+    assert exposed == {8081, 9100, 9101, 9102, 9190}
 
 
 def test_compose_runs_envoy_as_the_images_user_so_it_may_open_the_sidecar_sockets():
@@ -266,3 +268,13 @@ def test_dockerfile_runs_the_commands_the_package_installs():
     for argv in commands:
         assert argv[0] in scripts or (argv[:2] == ["python", "-m"]
                                       and argv[2].split(".")[0] in {"plugins", "control_plane"})
+
+
+def test_a_gateway_pod_stops_in_order_envoy_drained_before_the_sidecars_get_sigterm():
+    sidecar, envoy = _container("clew-gateway", "sidecar"), _container("clew-gateway", "envoy")
+    assert sidecar["lifecycle"]["preStop"]["exec"]["command"] == ["clew", "drain"]
+    envoy_wait = int(envoy["lifecycle"]["preStop"]["exec"]["command"][-1])
+    drain_seconds = 20 + 5  # CLEW_DRAIN_SECONDS' default, then the sidecars' own grace on SIGTERM
+    assert envoy_wait >= drain_seconds  # Envoy outlives the drain, so nothing in flight is cut
+    assert _pod("clew-gateway")["terminationGracePeriodSeconds"] > envoy_wait
+

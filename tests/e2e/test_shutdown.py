@@ -6,7 +6,11 @@ stops the webhook workers; its exit status would then be -15.
 import asyncio
 import os
 import signal
+import socket
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -67,3 +71,16 @@ async def test_sigterm_to_clew_up_lets_the_streams_in_flight_finish_and_meters_t
     finally:
         await engine.dispose()
     assert sorted(rows) == [(200, 20)] * STREAMS
+
+
+def test_clew_drain_closes_envoys_listeners_and_returns_once_nothing_is_in_flight(tmp_path):
+    """Kubernetes' preStop hook: after it, Envoy takes no new request and has none running."""
+    gateway = start_gateway(EMBEDDED, tmp_path)
+    try:
+        drained = subprocess.run([str(Path(sys.executable).with_name("clew")), "drain"], env=gateway.env,
+                                 capture_output=True, text=True, timeout=60)
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", int(gateway.env["CLEW_HTTP_PORT"])), timeout=2).close()
+    finally:
+        gateway.stop()
+    assert drained.returncode == 0 and "0 requests still in flight" in drained.stdout, drained.stdout + drained.stderr
