@@ -24,13 +24,28 @@ from plugins.metrics import AUTH_FAILURES, CHECK_LATENCY, CHECKS, PHASE_LATENCY,
 from plugins.request_log import log_check
 from schemas import identity
 from schemas.errors import error_body
-from schemas.internal_api import PHASE_METADATA, ROUTE_TOKEN_HEADER, UPSTREAM_PHASE, route_token
+from schemas.internal_api import (
+    BUFFERED,
+    ENDPOINT_METADATA_NAMESPACE,
+    ENDPOINT_MODEL_KEY,
+    EXT_PROC_FILTER,
+    IMMEDIATE_DETAILS_PREFIX,
+    NONE,
+    PHASE_METADATA,
+    RESPONSE_CODE_DETAILS,
+    ROUTE_TOKEN_HEADER,
+    STREAMED,
+    UPSTREAM_HOST_METADATA,
+    UPSTREAM_PHASE,
+    VIA_UPSTREAM,
+    response_processing_mode,
+    route_token,
+)
 from schemas.logs import REQUEST_ID
 
 log = logging.getLogger(__name__)
 _background: set[asyncio.Task] = set()
 OVERWRITE = base_pb2.HeaderValueOption.OVERWRITE_IF_EXISTS_OR_ADD
-ATTRIBUTES = "envoy.filters.http.ext_proc"
 Mode = modes.ProcessingMode
 INTERNAL_ERROR = Reject(500, "The server had an error while processing your request.", "internal_error",
                         reason="internal_error")
@@ -123,10 +138,12 @@ def _common(ctx: RequestContext) -> ext_proc.CommonResponse:
 
 
 def _response_mode(streamed: bool | None) -> Mode:
-    # mode_override replaces the whole mode: every field is spelled out.
-    body = Mode.NONE if streamed is None else Mode.STREAMED if streamed else Mode.BUFFERED
-    return Mode(request_header_mode=Mode.SEND, response_header_mode=Mode.SEND, request_body_mode=Mode.BUFFERED,
-                response_body_mode=body, request_trailer_mode=Mode.SKIP, response_trailer_mode=Mode.SKIP)
+    # mode_override replaces the whole mode: every field is spelled out (schemas.internal_api).
+    return _MODES[streamed]
+
+
+_MODES = {streamed: Mode(**response_processing_mode(body))
+          for streamed, body in ((None, NONE), (True, STREAMED), (False, BUFFERED))}
 
 
 def _unchanged(phase: str) -> ext_proc.ProcessingResponse:
@@ -141,21 +158,21 @@ def _immediate(ctx: RequestContext, reject: Reject) -> ext_proc.ProcessingRespon
         headers.setdefault("x-tier", ctx.identity.tier)
     return ext_proc.ProcessingResponse(immediate_response=ext_proc.ImmediateResponse(
         status=http_status_pb2.HttpStatus(code=reject.status), headers=_header_mutation(headers),
-        body=_error_json(reject), details=f"clew_{reject.reason}"))
+        body=_error_json(reject), details=f"{IMMEDIATE_DETAILS_PREFIX}{reject.reason}"))
 
 
 def _via_upstream(message) -> bool:
-    attributes = message.attributes.get(ATTRIBUTES)
-    details = attributes.fields["response.code_details"].string_value if attributes else ""
-    return details == "via_upstream"
+    attributes = message.attributes.get(EXT_PROC_FILTER)
+    details = attributes.fields[RESPONSE_CODE_DETAILS].string_value if attributes else ""
+    return details == VIA_UPSTREAM
 
 
 def _candidate_model(message) -> str:
     """The model named in the metadata of the endpoint Envoy chose for this attempt."""
-    attributes = message.attributes.get(ATTRIBUTES)
-    text = attributes.fields["xds.upstream_host_metadata"].string_value if attributes else ""
+    attributes = message.attributes.get(EXT_PROC_FILTER)
+    text = attributes.fields[UPSTREAM_HOST_METADATA].string_value if attributes else ""
     metadata = text_format.Parse(text, base_pb2.Metadata())
-    return metadata.filter_metadata["clew"].fields["model"].string_value
+    return metadata.filter_metadata[ENDPOINT_METADATA_NAMESPACE].fields[ENDPOINT_MODEL_KEY].string_value
 
 
 class ExternalProcessorService(ext_proc_grpc.ExternalProcessorServicer):

@@ -20,12 +20,13 @@ from plugins.context import Reject, RequestContext
 from plugins.cooldowns import retry_after_seconds
 from plugins.provider_call import encode, pool_headers, route_to
 from plugins.router import is_chat
+from schemas.internal_api import ACCOUNT_HEADER as ACCOUNT
+from schemas.internal_api import KEY_SOURCE_HEADER as KEY_SOURCE
+from schemas.internal_api import SERVED_BY_HEADER as SERVED_BY
+from schemas.internal_api import router_header_value
 from schemas.sealed_keys import SealBroken
 
 log = logging.getLogger(__name__)
-SERVED_BY = "x-clew-served-by"  # an attempt's answer: the model that served
-KEY_SOURCE = "x-clew-key-source"  # an attempt's answer: "byok" when the account's own key served
-ACCOUNT = "x-clew-account"  # for the attempts, whose keys they may use; each removes it before the provider
 
 
 def _image_urls(request: dict) -> list[str]:
@@ -98,7 +99,7 @@ class FallbackPlugin(Plugin):
         first = candidates[(mask & -mask).bit_length() - 1]
         ctx.state.update(request=request, model=first, router=name, stream=stream, key_source="pool",
                          client_wants_usage=wants_usage, routed=True)
-        route_to(ctx, f"{name}#{mask}", request, {ACCOUNT: ctx.identity.account_id})
+        route_to(ctx, router_header_value(name, mask), request, {ACCOUNT: ctx.identity.account_id})
         ctx.mutation.remove_headers.append("authorization")  # each attempt sets its candidate's key
 
     async def on_response_body(self, ctx: RequestContext, chunk: bytes, end: bool) -> None:

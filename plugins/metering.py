@@ -15,12 +15,12 @@ from fractions import Fraction
 from plugins.byok import mark_byok
 from plugins.chain import Plugin
 from plugins.context import Reject, RequestContext
-from plugins.fallback import KEY_SOURCE, SERVED_BY
 from plugins.metrics import COST, REQUESTS, TOKENS, UPSTREAM_LATENCY
 from plugins.response_model import Renamer
 from plugins.sse import UsageStream, error_event
 from plugins.usage_estimate import counted
 from schemas.events import UsageEvent
+from schemas.internal_api import KEY_SOURCE_HEADER, MODEL_HEADER, SERVED_BY_HEADER
 from schemas.pricing import format_usd
 
 log = logging.getLogger(__name__)
@@ -113,13 +113,13 @@ class MeteringPlugin(Plugin):
         Only a router's attempt (plugins.fallback.Attempt, which always sets both) is believed: on a
         direct route the same names could only come from the provider, which must not pick the bill."""
         if ctx.state.get("router"):
-            served = self.runtime.current.models.get(headers.get(SERVED_BY, ""))
+            served = self.runtime.current.models.get(headers.get(SERVED_BY_HEADER, ""))
             if served is not None:
                 ctx.state["model"] = served
-            if headers.get(KEY_SOURCE) == "byok":
+            if headers.get(KEY_SOURCE_HEADER) == "byok":
                 mark_byok(ctx, self.runtime, ctx.state["model"].provider)
-        ctx.mutation.remove_headers += [SERVED_BY, KEY_SOURCE]
-        ctx.mutation.set_headers["x-clew-model"] = ctx.state["model"].name
+        ctx.mutation.remove_headers += [SERVED_BY_HEADER, KEY_SOURCE_HEADER]
+        ctx.mutation.set_headers[MODEL_HEADER] = ctx.state["model"].name
 
     async def on_response_body(self, ctx: RequestContext, chunk: bytes, end: bool) -> None:
         state = ctx.state

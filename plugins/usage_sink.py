@@ -11,10 +11,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from schemas.events import UsageEvent
+from schemas.internal_api import USAGE_STREAM
 from schemas.tables import usage_events
 
-# Appended to the Redis prefix; control_plane.usage.ledger.STREAM must say the same.
-STREAM = "usage-events"
+STREAM = USAGE_STREAM  # appended to the Redis prefix; the control plane's ledger consumes it
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 

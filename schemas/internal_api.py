@@ -1,5 +1,6 @@
-"""The contract between Envoy's configuration (control_plane/envoy_config) and the sidecar (plugins):
-the names both must spell alike, where the sidecar listens, and the per-install tokens only they know.
+"""The contract between Envoy's configuration (the renderer) and the sidecar (plugins): the names both
+must spell alike, where the sidecar listens, and the per-install tokens only they know. Every string
+both sides use is defined here and imported by both; neither writes it a second time.
 
 Every request header named `x-clew-*` is the gateway's own: Envoy removes the client's before it picks
 a route. On top of that, the routes to providers and routers also demand the route token, which
@@ -17,10 +18,68 @@ CLIENT_HEADER_PREFIX = "x-clew-"  # request headers the gateway owns; clients' a
 PROVIDER_HEADER = "x-clew-provider"  # a provider's name, or "<router>#<mask>" for a router's candidates
 ROUTE_TOKEN_HEADER = "x-clew-route"  # route_token(): the routing decision is the sidecar's
 
+# Headers between a router's attempt (plugins.fallback.Attempt, the upstream ext_proc) and the request's
+# own stream: who the attempt may use keys of, and what served it. Never seen by a provider or a client.
+ACCOUNT_HEADER = "x-clew-account"  # to the attempts: whose BYOK keys they may use; removed before the provider
+SERVED_BY_HEADER = "x-clew-served-by"  # an attempt's answer: the model that served
+KEY_SOURCE_HEADER = "x-clew-key-source"  # an attempt's answer: "byok" when the account's own key served
+MODEL_HEADER = "x-clew-model"  # on the client's response: the model id that served (a router's candidate)
+
 # gRPC metadata Envoy sends with every call to the sidecar.
 SIDECAR_TOKEN_METADATA = "x-clew-sidecar-token"  # sidecar_token(): the caller is Envoy
 PHASE_METADATA = "x-clew-phase"  # "upstream": the routers' per-attempt ext_proc (plugins.fallback.Attempt)
 UPSTREAM_PHASE = "upstream"
+
+# ext_proc: the filter's name (the key of its attributes), the attributes the sidecar asks for, and
+# what Envoy says of a response that came from upstream (not one of its own local replies).
+EXT_PROC_FILTER = "envoy.filters.http.ext_proc"
+RESPONSE_CODE_DETAILS = "response.code_details"
+UPSTREAM_HOST_METADATA = "xds.upstream_host_metadata"
+VIA_UPSTREAM = "via_upstream"
+# A router candidate's endpoint metadata names its model: filter_metadata[namespace][key].
+ENDPOINT_METADATA_NAMESPACE = "clew"
+ENDPOINT_MODEL_KEY = "model"
+# The sidecar's immediate replies carry this prefix in their details; Envoy passes them through untouched.
+IMMEDIATE_DETAILS_PREFIX = "clew_"
+
+# Processing modes, as ExternalProcessor's ProcessingMode spells them. The request side always goes to
+# the sidecar (headers to authenticate, the buffered body to route); the response body mode is chosen per
+# response (mode_override, which replaces the whole mode: every field is named).
+REQUEST_PROCESSING_MODE = {"request_header_mode": "SEND", "response_header_mode": "SEND",
+                           "request_body_mode": "BUFFERED", "response_body_mode": "NONE",
+                           "request_trailer_mode": "SKIP", "response_trailer_mode": "SKIP"}
+STREAMED, BUFFERED, NONE = "STREAMED", "BUFFERED", "NONE"
+
+
+def response_processing_mode(body_mode: str) -> dict[str, str]:
+    return {**REQUEST_PROCESSING_MODE, "response_body_mode": body_mode}
+
+
+# Cluster names and the x-clew-provider values that pick them.
+def provider_cluster(provider: str) -> str:
+    return f"provider_{provider}"
+
+
+def _slug(router: str) -> str:
+    return router.replace("/", "_").replace("-", "_")
+
+
+def router_header_value(router: str, mask: int) -> str:
+    """x-clew-provider for a router's candidates in `mask` (bit i = candidate i)."""
+    return f"{router}#{mask}"
+
+
+def router_cluster(router: str, mask: int) -> str:
+    return f"router_{_slug(router)}_{mask}"
+
+
+def candidate_cluster(router: str, index: int) -> str:
+    return f"candidate_{_slug(router)}_{index}"
+
+
+# The Redis Stream of usage events (after the Redis prefix): the sidecar appends, the ledger consumes.
+USAGE_STREAM = "usage-events"
+
 
 # Where sidecar process i listens: a Unix socket in a directory only the gateway's user may enter.
 SOCKET_DIRECTORY = "run"

@@ -3,14 +3,13 @@ import ipaddress
 import os
 
 from schemas.gateway import GatewayConfig
-from schemas.internal_api import sidecar_token
+from schemas.internal_api import provider_cluster, sidecar_token
 from schemas.settings import Settings
 from schemas.upstreams import Upstream
 
 from . import routers
 from .http_filters import SIDECAR_CLUSTER
 from .protos import address, type_url
-from .routes import provider_cluster
 
 # The system's CA bundle (Debian's path) for verifying providers' certificates.
 CA_FILE = os.environ.get("CLEW_CA_FILE", "/etc/ssl/certs/ca-certificates.crt")

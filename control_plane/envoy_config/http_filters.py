@@ -3,12 +3,17 @@
 Client `x-clew-*` headers are gone before any of them runs: the connection manager drops them
 before it picks a route (listeners.strip_client_clew_headers).
 """
-from schemas.internal_api import SIDECAR_TOKEN_METADATA
+from schemas.internal_api import (
+    EXT_PROC_FILTER,
+    REQUEST_PROCESSING_MODE,
+    RESPONSE_CODE_DETAILS,
+    SIDECAR_TOKEN_METADATA,
+)
 
 from .protos import type_url
 
 EXT_AUTHZ = "envoy.filters.http.ext_authz"
-EXT_PROC = "envoy.filters.http.ext_proc"
+EXT_PROC = EXT_PROC_FILTER
 SIDECAR_CLUSTER = "sidecar"
 
 
@@ -44,11 +49,9 @@ def ext_proc_filter(sidecar_token: str) -> dict:
         "status_on_error": {"code": "ServiceUnavailable"},  # the sidecar failing is ours, and passing: 503
         "message_timeout": "5s",
         "allow_mode_override": True,
-        "processing_mode": {"request_header_mode": "SEND", "response_header_mode": "SEND",
-                            "request_body_mode": "BUFFERED", "response_body_mode": "NONE",
-                            "request_trailer_mode": "SKIP", "response_trailer_mode": "SKIP"},
+        "processing_mode": REQUEST_PROCESSING_MODE,
         # Tells upstream responses from Envoy's own replies, which are never metered.
-        "response_attributes": ["response.code_details"],
+        "response_attributes": [RESPONSE_CODE_DETAILS],
     }}
 
 

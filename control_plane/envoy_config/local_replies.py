@@ -1,5 +1,6 @@
 """OpenAI-shaped JSON errors for the replies Envoy makes up itself (404s, timeouts, unreachable upstreams)."""
 from schemas.errors import error_body
+from schemas.internal_api import IMMEDIATE_DETAILS_PREFIX
 
 from .protos import type_url
 
@@ -12,9 +13,9 @@ def local_reply_config() -> dict:
         _mapper(_code_details("ext_authz_error"), 503, "Authentication service unavailable",
                 "auth_unavailable"),
         # The sidecar's answers (ext_authz denials; ext_proc immediate responses, whose details the
-        # sidecar prefixes with "clew_"): its JSON body and headers go to the client untouched.
+        # sidecar prefixes with IMMEDIATE_DETAILS_PREFIX): its JSON body and headers go to the client untouched.
         _passthrough(_flags("UAEX")),
-        _passthrough(_cel("response.code_details.startsWith('clew_')")),
+        _passthrough(_cel(f"response.code_details.startsWith('{IMMEDIATE_DETAILS_PREFIX}')")),
         _mapper(_flags("NR"), 404, "Unknown request URL", "unknown_url"),
         _mapper(_flags("UT"), 504, "The upstream service timed out", "upstream_timeout"),
         _mapper(_flags("UH", "UF", "URX", "UC", "UR", "LH", "NC"), 502,

@@ -10,7 +10,17 @@ and credential for the candidate Envoy chose (ARCHITECTURE.md §3).
 from itertools import compress
 
 from schemas.gateway import GatewayConfig
-from schemas.internal_api import PHASE_METADATA, UPSTREAM_PHASE
+from schemas.internal_api import (
+    ENDPOINT_METADATA_NAMESPACE,
+    ENDPOINT_MODEL_KEY,
+    EXT_PROC_FILTER,
+    PHASE_METADATA,
+    REQUEST_PROCESSING_MODE,
+    UPSTREAM_HOST_METADATA,
+    UPSTREAM_PHASE,
+    candidate_cluster,
+    router_cluster,
+)
 from schemas.upstreams import Upstream
 
 from .http_filters import sidecar_grpc_service
@@ -18,25 +28,9 @@ from .http_filters import sidecar_grpc_service
 RETRIABLE_STATUSES = [429, 500, 502, 503, 504]
 
 
-def slug(router: str) -> str:
-    return router.replace("/", "_").replace("-", "_")
-
-
 def masks(router: dict) -> range:
     """Every non-empty subset of the candidates, as a bit mask (bit i = candidate i)."""
     return range(1, 2 ** len(router["candidates"]))
-
-
-def header_value(router: str, mask: int) -> str:
-    return f"{router}#{mask}"
-
-
-def aggregate_name(router: str, mask: int) -> str:
-    return f"router_{slug(router)}_{mask}"
-
-
-def candidate_name(router: str, index: int) -> str:
-    return f"candidate_{slug(router)}_{index}"
 
 
 def candidate_clusters(config: GatewayConfig, upstreams: dict[str, Upstream], provider_cluster) -> list[dict]:
@@ -45,10 +39,10 @@ def candidate_clusters(config: GatewayConfig, upstreams: dict[str, Upstream], pr
     for router, spec in config.routers.items():
         for index, model in enumerate(spec["candidates"]):
             cluster = provider_cluster(upstreams[config.models[model]["provider"]])
-            name = candidate_name(router, index)
+            name = candidate_cluster(router, index)
             cluster["name"] = cluster["load_assignment"]["cluster_name"] = name
             for endpoint in cluster["load_assignment"]["endpoints"][0]["lb_endpoints"]:
-                endpoint["metadata"] = {"filter_metadata": {"clew": {"model": model}}}
+                endpoint["metadata"] = {"filter_metadata": {ENDPOINT_METADATA_NAMESPACE: {ENDPOINT_MODEL_KEY: model}}}
             clusters.append(cluster)
     return clusters
 
@@ -58,8 +52,8 @@ def aggregate_clusters(config: GatewayConfig, upstream_filters: list[dict]) -> l
     for router, spec in config.routers.items():
         indexes = range(len(spec["candidates"]))
         for mask in masks(spec):
-            members = [candidate_name(router, i) for i in compress(indexes, _bits(mask, len(indexes)))]
-            clusters.append(_aggregate(aggregate_name(router, mask), members, upstream_filters))
+            members = [candidate_cluster(router, i) for i in compress(indexes, _bits(mask, len(indexes)))]
+            clusters.append(_aggregate(router_cluster(router, mask), members, upstream_filters))
     return clusters
 
 
@@ -97,17 +91,15 @@ def retry_policy(attempts: int) -> dict:
 
 
 def upstream_filters(sidecar_token: str) -> list[dict]:
-    return [{"name": "envoy.filters.http.ext_proc", "typed_config": {
+    return [{"name": EXT_PROC_FILTER, "typed_config": {
         "@type": "type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor",
         # The phase metadata tells the sidecar which filter calls.
         "grpc_service": sidecar_grpc_service(sidecar_token, {PHASE_METADATA: UPSTREAM_PHASE}),
         "failure_mode_allow": False,
         "message_timeout": "5s",
-        "processing_mode": {"request_header_mode": "SEND", "response_header_mode": "SEND",
-                            "request_body_mode": "BUFFERED", "response_body_mode": "NONE",
-                            "request_trailer_mode": "SKIP", "response_trailer_mode": "SKIP"},
+        "processing_mode": REQUEST_PROCESSING_MODE,
         # The candidate this attempt goes to: its endpoint's metadata names the model.
-        "request_attributes": ["xds.upstream_host_metadata"],
+        "request_attributes": [UPSTREAM_HOST_METADATA],
         # The attempt's Host must be the candidate provider's.
         "mutation_rules": {"allow_all_routing": True},
     }}, {"name": "envoy.filters.http.upstream_codec", "typed_config": {

@@ -12,10 +12,16 @@ Order matters: Envoy takes the first match, so specific routes come before the c
 """
 from dataclasses import dataclass, field
 
-from schemas.internal_api import PROVIDER_HEADER, ROUTE_TOKEN_HEADER
+from schemas.internal_api import (
+    PROVIDER_HEADER,
+    ROUTE_TOKEN_HEADER,
+    provider_cluster,
+    router_cluster,
+    router_header_value,
+)
 from schemas.upstreams import Upstream
 
-from .routers import aggregate_name, header_value, masks
+from .routers import masks
 
 CONTROL_PLANE = "control_plane"
 AI_PATHS = ("/v1/chat/completions", "/v1/images/generations", "/v1/video/generations")
@@ -52,10 +58,6 @@ PUBLIC_CATCH_ALL = Route("/")
 ROUTING_HEADERS = (PROVIDER_HEADER, ROUTE_TOKEN_HEADER)  # the sidecar's decision; no provider sees it
 
 
-def provider_cluster(provider: str) -> str:
-    return f"provider_{provider}"
-
-
 def provider_routes(upstreams: dict[str, Upstream], timeout_seconds: int) -> list[Route]:
     """One route per provider, chosen by the sidecar's header whatever the path (the sidecar set
     the provider's path). First in the table: no other route may catch a re-routed request."""
@@ -66,8 +68,8 @@ def provider_routes(upstreams: dict[str, Upstream], timeout_seconds: int) -> lis
 
 def router_routes(routers: dict, timeout_seconds: int) -> list[Route]:
     """One route per subset of a router's candidates, chosen by the sidecar's header."""
-    return [Route("/", kind="ai", cluster=aggregate_name(name, mask), timeout=f"{timeout_seconds}s",
-                  provider=header_value(name, mask), remove_headers=ROUTING_HEADERS, attempts=mask.bit_count())
+    return [Route("/", kind="ai", cluster=router_cluster(name, mask), timeout=f"{timeout_seconds}s",
+                  provider=router_header_value(name, mask), remove_headers=ROUTING_HEADERS, attempts=mask.bit_count())
             for name, spec in routers.items() for mask in masks(spec)]
 
 

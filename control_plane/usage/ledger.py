@@ -20,11 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from control_plane.background import summary
 from schemas.events import UsageEvent
+from schemas.internal_api import USAGE_STREAM
 from schemas.tables import usage_events
 
 log = logging.getLogger(__name__)
 
-STREAM = "usage-events"  # after the Redis prefix; plugins.usage_sink.STREAM appends there
+STREAM = USAGE_STREAM  # after the Redis prefix; plugins.usage_sink appends there
 DEAD_LETTERS = "usage-events-dead"  # entries that can never land (unreadable or refused), kept for a human
 GROUP = "ledger"
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
