@@ -4,6 +4,7 @@ from aiohttp import web
 from plugins.simulator import images, video
 from plugins.simulator.admin import add_admin_routes, unknown_route
 from plugins.simulator.chat import handle_chat
+from plugins.simulator.embeddings import handle_embeddings
 from plugins.simulator.options import SimDefaults
 from plugins.simulator.state import STATE, SimState
 
@@ -23,6 +24,7 @@ def create_app(defaults: SimDefaults | None = None) -> web.Application:
 
 def add_media_routes(app: web.Application) -> None:
     router = app.router
+    router.add_post("/{provider}/v1/embeddings", handle_embeddings)  # OpenAI's and Mistral's path
     router.add_post("/{provider}/v1/images/generations", images.handle_openai_images)
     router.add_post("/{provider}/v1/image_generation", images.handle_minimax_image)
     router.add_post("/{provider}/v1/video_generation", video.handle_create)

@@ -27,7 +27,7 @@ def completion_body(response_id: str, created: int, model: str, provider: str, c
         "model": model,
         "choices": [{
             "index": 0,
-            "message": {"role": "assistant", "content": completion.content},
+            "message": message(completion),
             "logprobs": None,
             "finish_reason": completion.finish_reason,
         }],
@@ -37,6 +37,22 @@ def completion_body(response_id: str, created: int, model: str, provider: str, c
     if provider == "minimax":
         body["base_resp"] = {"status_code": 0, "status_msg": "success"}  # MiniMax's chatcompletion_v2 adds it
     return body
+
+
+def message(completion: Completion) -> dict:
+    """The assistant message: text, or a function call with null content as OpenAI sends it."""
+    if completion.tool_call is None:
+        return {"role": "assistant", "content": completion.content}
+    call = completion.tool_call
+    return {"role": "assistant", "content": None, "tool_calls": [
+        {"id": call.id, "type": "function", "function": {"name": call.name, "arguments": completion.arguments}}]}
+
+
+def tool_call_head(completion: Completion) -> dict:
+    """The first delta of a streamed tool call: who is called, with empty arguments that later deltas extend."""
+    call = completion.tool_call
+    return {"role": "assistant", "content": None, "tool_calls": [
+        {"index": 0, "id": call.id, "type": "function", "function": {"name": call.name, "arguments": ""}}]}
 
 
 class ChunkEncoder:
@@ -57,6 +73,10 @@ class ChunkEncoder:
         """The hot path (most chunks of a stream): only the text needs encoding."""
         return (self._head + '[{"index":0,"delta":{"content":' + dumps(text)
                 + '},"logprobs":null,"finish_reason":null}]' + self._tail).encode()
+
+    def arguments(self, text: str) -> bytes:
+        """A fragment of a streamed tool call's arguments."""
+        return self.delta({"tool_calls": [{"index": 0, "function": {"arguments": text}}]})
 
     def usage(self, usage: dict) -> bytes:
         return (self._head + '[],"usage":' + dumps(usage) + "}\n\n").encode()

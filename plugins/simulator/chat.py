@@ -32,8 +32,8 @@ async def handle_chat(request: web.Request) -> web.StreamResponse:
     except ApiError as error:
         return error.response()
     entry = {"id": None, "provider": provider, "path": request.path, "model": chat.model, "stream": chat.stream,
-             "status": 0, "prompt_tokens": 0, "completion_tokens": 0, "key_sha256": key_fingerprint(key),
-             "received_at": received_at, "disconnected": False}
+             "status": 0, "prompt_tokens": 0, "completion_tokens": 0, "cached_tokens": 0, "tool_call": None,
+             "key_sha256": key_fingerprint(key), "received_at": received_at, "disconnected": False}
     fault = _fault(state, options, provider, chat.model)
     delay_ms = options.latency_ms + fault.latency_ms
     if delay_ms:
@@ -46,9 +46,13 @@ async def handle_chat(request: web.Request) -> web.StreamResponse:
 
 async def _complete(request: web.Request, state: SimState, chat: ChatRequest, options: SimOptions,
                     entry: dict) -> web.StreamResponse:
-    completion = plan(chat.messages, chat.max_tokens, options.prompt_tokens, options.completion_tokens)
+    tools = chat.tools.functions if chat.tools else None
+    call = chat.tools.to_call(options.tool_call) if chat.tools else None
+    completion = plan(chat.messages, chat.max_tokens, options.prompt_tokens, options.completion_tokens, tools,
+                      call).with_cache(options.cached_tokens, entry["provider"])
     entry.update(id=f"chatcmpl-sim-{uuid.uuid4().hex}", status=200, prompt_tokens=completion.prompt_tokens,
-                 completion_tokens=completion.completion_tokens)
+                 completion_tokens=completion.completion_tokens, cached_tokens=completion.cached_tokens or 0,
+                 tool_call=call["name"] if call else None)
     state.ledger.record(entry)  # before the first byte, so a client that has its answer finds the entry
     if chat.stream:
         return await stream_completion(request, chat, options, completion, entry)

@@ -30,6 +30,8 @@ class SimOptions:
     reset_after: int | None
     # Send a stream whole, with a Content-Length, as some OpenAI-compatible servers and caches do.
     stream_content_length: bool = False
+    cached_tokens: int | None = None  # report this many prompt tokens as cached (x-sim-cached-tokens)
+    tool_call: bool = False  # with tool_choice "auto", call the first tool (x-sim-tool-call: 1)
 
 
 def parse_options(headers, defaults: SimDefaults) -> SimOptions:
@@ -48,6 +50,8 @@ def parse_options(headers, defaults: SimDefaults) -> SimOptions:
         disconnect_after=_header(headers, "x-sim-disconnect-after", 0, MAX_CHUNKS),
         reset_after=_header(headers, "x-sim-reset-after", 0, MAX_CHUNKS),
         stream_content_length=_header(headers, "x-sim-stream-content-length", 0, 1) == 1,
+        cached_tokens=_header(headers, "x-sim-cached-tokens", 0, MAX_TOKENS),
+        tool_call=_header(headers, "x-sim-tool-call", 0, 1) == 1,
     )
 
 

@@ -4,7 +4,7 @@ import asyncio
 
 from aiohttp import web
 
-from plugins.simulator.bodies import DONE, PROVIDER_LIMIT_HEADERS, ChunkEncoder
+from plugins.simulator.bodies import DONE, PROVIDER_LIMIT_HEADERS, ChunkEncoder, tool_call_head
 from plugins.simulator.completions import Completion
 from plugins.simulator.options import SimOptions
 from plugins.simulator.validation import ChatRequest
@@ -12,9 +12,9 @@ from plugins.simulator.validation import ChatRequest
 ROLE_DELTA = {"role": "assistant", "content": ""}
 
 
-def split(words: list[str], parts: int) -> list[tuple[str, int]]:
+def split(words: list[str], parts: int, separator: str = " ") -> list[tuple[str, int]]:
     """`parts` pieces of the content as (text, word count); joined, the texts are exactly the content."""
-    tokens = [word if index == 0 else " " + word for index, word in enumerate(words)]
+    tokens = [word if index == 0 else separator + word for index, word in enumerate(words)]
     bounds = [len(tokens) * index // parts for index in range(parts + 1)]
     return [("".join(tokens[bounds[i]:bounds[i + 1]]), bounds[i + 1] - bounds[i]) for i in range(parts)]
 
@@ -31,22 +31,27 @@ def cut_point(options: SimOptions) -> tuple[int | None, bool]:
 async def stream_completion(request: web.Request, chat: ChatRequest, options: SimOptions,
                             completion: Completion, entry: dict) -> web.StreamResponse:
     encoder = ChunkEncoder(entry["id"], int(entry["received_at"]), chat.model, chat.include_usage)
-    pieces = split(completion.words, options.chunks)
+    tool_call = completion.tool_call is not None
+    pieces = split(completion.words, options.chunks, "" if tool_call else " ")
+    if tool_call:  # short arguments in many chunks would leave some empty: OpenAI sends no empty fragments
+        pieces = [(text, count) for text, count in pieces if count]
+    first = tool_call_head(completion) if tool_call else ROLE_DELTA
+    piece = encoder.arguments if tool_call else encoder.content  # the chunks that carry the answer
     cut, reset = cut_point(options)
     if cut is not None:  # the ledger says what the client actually received
         entry.update(disconnected=True, completion_tokens=sum(count for _, count in pieces[:cut]))
     headers = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache", **PROVIDER_LIMIT_HEADERS}
     if options.stream_content_length:
-        return _whole(headers, encoder, chat, completion, pieces, cut)
+        return _whole(headers, encoder, chat, completion, [piece(text) for text, _ in pieces[:cut]], first, cut)
     response = web.StreamResponse(headers=headers)
     await response.prepare(request)
     sent = 0
     try:
-        await response.write(encoder.delta(ROLE_DELTA))
+        await response.write(encoder.delta(first))
         for text, count in pieces[:cut]:
             if options.chunk_interval_ms:
                 await asyncio.sleep(options.chunk_interval_ms / 1000)
-            await response.write(encoder.content(text))
+            await response.write(piece(text))
             sent += count
         if cut is not None:
             return await _end_early(request, response, reset)
@@ -60,9 +65,9 @@ async def stream_completion(request: web.Request, chat: ChatRequest, options: Si
 
 
 def _whole(headers: dict, encoder: ChunkEncoder, chat: ChatRequest, completion: Completion,
-           pieces: list[tuple[str, int]], cut: int | None) -> web.Response:
+           chunks: list[bytes], first: dict, cut: int | None) -> web.Response:
     """The whole stream in one body with its Content-Length; a cut leaves the end out."""
-    events = [encoder.delta(ROLE_DELTA), *(encoder.content(text) for text, _ in pieces[:cut])]
+    events = [encoder.delta(first), *chunks]
     if cut is None:
         events.append(encoder.delta({}, completion.finish_reason))
         events += [encoder.usage(completion.usage())] if chat.include_usage else []

@@ -2,6 +2,7 @@
 from dataclasses import dataclass
 
 from plugins.simulator.errors import invalid
+from plugins.simulator.tools import Tools, parse_tools
 
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 PART_TYPES = ("text", "image_url")
@@ -14,6 +15,7 @@ class ChatRequest:
     max_tokens: int | None
     stream: bool
     include_usage: bool
+    tools: Tools | None = None  # None: the request offered no tools
 
 
 def parse_chat(body) -> ChatRequest:
@@ -26,7 +28,8 @@ def parse_chat(body) -> ChatRequest:
         raise invalid("model", "Invalid type for 'model': expected a non-empty string.", "invalid_type")
     _check_messages(body.get("messages"))
     stream = _optional_bool(body, "stream", "stream")
-    return ChatRequest(model, body["messages"], _max_tokens(body), stream, _include_usage(body, stream))
+    return ChatRequest(model, body["messages"], _max_tokens(body), stream, _include_usage(body, stream),
+                       parse_tools(body) if "tools" in body or "tool_choice" in body else None)
 
 
 def _check_messages(messages) -> None:
@@ -47,6 +50,9 @@ def _check_message(message, where: str) -> None:
     if message.get("role") not in ROLES:
         raise invalid(f"{where}.role", f"Invalid value for '{where}.role': expected one of {sorted(ROLES)}.",
                       "invalid_value")
+    if message["role"] == "tool" and not isinstance(message.get("tool_call_id"), str):
+        raise invalid(f"{where}.tool_call_id", f"Missing required parameter: '{where}.tool_call_id'.",
+                      "missing_required_parameter")
     content = message.get("content")
     if isinstance(content, str) or (content is None and message["role"] == "assistant"):
         return  # an assistant turn that only made tool calls has null content

@@ -71,7 +71,7 @@ async def test_minimax_response_carries_base_resp(sim):
     assert body["object"] == "chat.completion"
 
 
-@pytest.mark.parametrize("method,path", [("POST", "/openai/v1/embeddings"), ("GET", "/openai/v1/chat/completions"),
+@pytest.mark.parametrize("method,path", [("POST", "/openai/v1/moderations"), ("GET", "/openai/v1/chat/completions"),
                                          ("GET", "/nowhere"), ("POST", "/_sim/ledger")])
 async def test_unknown_routes_are_json_404(sim, method, path):
     resp = await sim.request(method, path, headers={"Authorization": "Bearer k"})
