@@ -1,5 +1,5 @@
 """Prometheus metrics of the sidecar (served by schemas.ops_endpoints on a port of its own)."""
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 CHECKS = Counter("clew_sidecar_checks_total", "ext_authz checks by outcome", ["result"])
 CHECK_LATENCY = Histogram("clew_sidecar_check_duration_seconds", "Time to answer one ext_authz check",
@@ -26,3 +26,6 @@ REQUEST_DURATION = Histogram("clew_request_duration_seconds",
 UPSTREAM_ERRORS = Counter("clew_upstream_errors_total",
                           "Provider calls that failed, by reason (http_429, http_4xx, http_5xx, timeout, "
                           "unreachable, disconnected)", ["provider", "reason"])
+USAGE_SPOOLED = Counter("clew_usage_spooled_total",
+                        "Usage events kept in the local spool because the usage queue was unavailable")
+USAGE_SPOOL_DEPTH = Gauge("clew_usage_spool_depth", "Usage events in the local spool, not yet queued")

@@ -23,6 +23,7 @@ from plugins.request_log import RequestLogPlugin
 from plugins.router import RouterPlugin
 from plugins.runtime_config import RuntimeConfig
 from plugins.usage_sink import create_sink
+from plugins.usage_spool import Spool, SpoolingSink
 from plugins.video import VideoPlugin
 from plugins.video_jobs import VideoJobs
 from schemas.database import create_engine
@@ -51,12 +52,15 @@ async def serve(settings: Settings, index: int) -> None:
     windows = RedisWindows(redis, settings.redis_prefix) if redis else MemoryWindows()
     cooldowns = RedisCooldowns(redis, settings.redis_prefix) if redis else MemoryCooldowns()
     quotas = RedisQuota(redis, settings.redis_prefix, engine) if redis else MemoryQuota(engine)
+    # One spool file per process: a usage event the queue cannot take now waits there (plugins.usage_spool).
+    sink = SpoolingSink(create_sink(redis, settings.redis_prefix, engine),
+                        Spool(settings.home / "spool" / f"sidecar-{index}.db"))
     ai_chain = Chain([auth, RateLimitPlugin(windows, runtime), RouterPlugin(runtime),
                       ImagesPlugin(runtime), VideoPlugin(runtime, VideoJobs(engine), settings.public_url),
                       ByokPlugin(provider_keys, runtime),
                       QuotaPlugin(quotas, runtime, clock=lambda: datetime.now(UTC)),
                       FallbackPlugin(runtime, cooldowns),
-                      MeteringPlugin(create_sink(redis, settings.redis_prefix, engine), runtime), RequestLogPlugin()])
+                      MeteringPlugin(sink, runtime), RequestLogPlugin()])
     # Buffered request bodies (prompts, inline images) arrive in one message: allow the largest.
     largest = 2 * runtime.current.config.upstream["max_request_body_bytes"] + 1024 * 1024
     # Envoy only (plugins.grpc_guard): a private Unix socket, and the sidecar token on every call.
@@ -69,7 +73,8 @@ async def serve(settings: Settings, index: int) -> None:
     await server.start()
     restrict_socket(socket)
     ops = await serve_ops(settings.bind_address, metrics_port, dependency_checks(engine, redis))
-    loops = [asyncio.create_task(store.follow_changes()), asyncio.create_task(runtime.watch())]
+    loops = [asyncio.create_task(store.follow_changes()), asyncio.create_task(runtime.watch()),
+             asyncio.create_task(sink.replay_forever())]
     log.info("sidecar listening on %s (ops endpoints on %s:%d)", socket, settings.bind_address, metrics_port)
     try:
         await until_terminated()
