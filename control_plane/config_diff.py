@@ -69,7 +69,7 @@ def _describe_provider(provider: dict) -> str:
 
 def _describe_model(model: dict) -> str:
     price = model.get("price_per_1m")
-    if price:
+    if price and "output" in price:  # a chat model (an embedding model has an input price only)
         return f"{model['provider']}, {usd(price['input'])}/{usd(price['output'])} per 1M"
     prices = ", ".join(f"{usd(value)} {label}" for label, value in _prices(model).items())
     return f"{model['provider']}, {model.get('kind', 'chat')}, {prices}"

@@ -1,11 +1,12 @@
 """Which endpoint serves each kind of model, and the answer to a model named at the wrong one.
 
-gateway.yaml gives every model a `kind` (chat, image or video); each AI endpoint takes one kind and
+gateway.yaml gives every model a `kind` (chat, embedding, image or video); each AI endpoint takes one kind and
 points a client that named another at the endpoint that takes it.
 """
 from plugins.context import Reject
 
-ENDPOINTS = {"chat": "/v1/chat/completions", "image": "/v1/images/generations", "video": "/v1/video/generations"}
+ENDPOINTS = {"chat": "/v1/chat/completions", "embedding": "/v1/embeddings", "image": "/v1/images/generations",
+             "video": "/v1/video/generations"}
 
 
 def model_not_found(name: str) -> Reject:

@@ -20,7 +20,7 @@ class ModelRoute:
     upstream_model: str
     context_window: int
     price: TokenPrice
-    kind: str = "chat"    # "chat", "image" or "video"
+    kind: str = "chat"    # "chat", "embedding", "image" or "video"
     unit_nanos: int = 0   # image and video models: the price of one image or one video
     unit_tokens: int = 0  # image and video models: what one image or video counts toward the quota
 
@@ -38,11 +38,12 @@ class Runtime:
 
 def _model(name: str, m: dict) -> ModelRoute:
     kind = m.get("kind", "chat")
-    if kind != "chat":  # priced per unit, not per token
+    if kind not in ("chat", "embedding"):  # priced per unit, not per token
         return ModelRoute(name, m["provider"], m["upstream_model"], 0, TokenPrice(0, 0), kind,
                           unit_price_nanos(m[f"price_per_{kind}"]), gateway.quota_tokens_per_unit(m))
-    return ModelRoute(name, m["provider"], m["upstream_model"], m["context_window"],
-                      TokenPrice.per_million(m["price_per_1m"]["input"], m["price_per_1m"]["output"]))
+    # Embedding models are priced per input token like chat (no output price: from_config reads it as 0).
+    return ModelRoute(name, m["provider"], m["upstream_model"], m.get("context_window", 0),
+                      TokenPrice.from_config(m["price_per_1m"]), kind)
 
 
 def build(config: gateway.GatewayConfig, env) -> Runtime:

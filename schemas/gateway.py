@@ -2,6 +2,7 @@
 import hashlib
 import json
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import jsonschema
@@ -112,6 +113,13 @@ def quota_tokens_per_unit(model: dict) -> int:
     return model.get(f"quota_tokens_per_{kind}", DEFAULT_QUOTA_TOKENS[kind])
 
 
+def embedding_dimensions(model: dict) -> tuple[int | None, int | None]:
+    """(default, max) vector length of an embedding model: (None, None) when gateway.yaml leaves it to the
+    provider; max None when clients may not choose (`dimensions` in a request is then refused)."""
+    dimensions = model.get("dimensions") or {}
+    return dimensions.get("default"), dimensions.get("max")
+
+
 def _cross_references(data: dict) -> list[str]:
     providers, models = data.get("providers", {}), data.get("models", {})
     errors = [f"models.{name}.provider: '{model['provider']}' is not defined under providers"
@@ -121,11 +129,26 @@ def _cross_references(data: dict) -> list[str]:
                    for i, c in enumerate(router["candidates"]) if c not in models]
         if name in models:
             errors.append(f"routers.{name}: a router cannot have the name of a model")
-    return errors + _media_apis(providers, models)
+    return errors + _media_apis(providers, models) + _model_values(models)
 
 
-# What a provider must offer for each kind of model: one of the image APIs, or all of the video ones.
-MEDIA_APIS = {"image": ({"images_path", "image_path"}, "images_path or image_path"),
+def _model_values(models: dict) -> list[str]:
+    """What the schema cannot say: a cache-hit price above the full one, a default longer than the max."""
+    errors = []
+    for name, model in models.items():
+        price = model.get("price_per_1m") or {}
+        if "cached_input" in price and Decimal(price["cached_input"]) > Decimal(price["input"]):
+            errors.append(f"models.{name}.price_per_1m.cached_input: must not exceed input ({price['input']})")
+        default, most = embedding_dimensions(model)
+        if default is not None and most is not None and default > most:
+            errors.append(f"models.{name}.dimensions.default: {default} is more than max ({most})")
+    return errors
+
+
+# What a provider must offer for each kind of model: the embeddings API, one of the image APIs, or all of
+# the video ones.
+MEDIA_APIS = {"embedding": ({"embeddings_path"}, "embeddings_path"),
+              "image": ({"images_path", "image_path"}, "images_path or image_path"),
               "video": ({"video_path", "video_query_path", "files_path"},
                         "video_path, video_query_path and files_path")}
 

@@ -30,13 +30,26 @@ def unit_price_nanos(usd: str) -> int:
 class TokenPrice:
     input_nanos: int   # per prompt token
     output_nanos: int  # per completion token
+    cached_input_nanos: int | None = None  # per prompt token read from the provider's cache; None: input's
 
     @classmethod
-    def per_million(cls, input_usd: str, output_usd: str) -> "TokenPrice":
-        return cls(price_to_nanos_per_token(input_usd), price_to_nanos_per_token(output_usd))
+    def per_million(cls, input_usd: str, output_usd: str, cached_input_usd: str | None = None) -> "TokenPrice":
+        cached = None if cached_input_usd is None else price_to_nanos_per_token(cached_input_usd)
+        return cls(price_to_nanos_per_token(input_usd), price_to_nanos_per_token(output_usd), cached)
 
-    def cost_nanos(self, prompt_tokens: int, completion_tokens: int) -> int:
-        return prompt_tokens * self.input_nanos + completion_tokens * self.output_nanos
+    @classmethod
+    def from_config(cls, price_per_1m: dict) -> "TokenPrice":
+        """A model's `price_per_1m` from gateway.yaml: `input`, and `output` and `cached_input` when it has
+        them (an embedding model has no output price: its answers are not billed)."""
+        return cls.per_million(price_per_1m["input"], price_per_1m.get("output", "0"), price_per_1m.get("cached_input"))
+
+    def cost_nanos(self, prompt_tokens: int, completion_tokens: int, cached_tokens: int = 0) -> int:
+        """`prompt_tokens` as providers report them, the `cached_tokens` among them included: those are billed
+        at the cached price (the input price when the model has none), the rest at the input price."""
+        cached = min(max(cached_tokens, 0), prompt_tokens)
+        cached_nanos = self.input_nanos if self.cached_input_nanos is None else self.cached_input_nanos
+        return ((prompt_tokens - cached) * self.input_nanos + cached * cached_nanos
+                + completion_tokens * self.output_nanos)
 
 
 def usd(nanos: int) -> Decimal:

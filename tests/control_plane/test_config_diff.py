@@ -84,6 +84,18 @@ def test_image_model_price_per_image():
     assert diff(GatewayConfig(old), GatewayConfig(new)) == ["price changed: dall-e-4 $0.125 → $0.20 per image"]
 
 
+def test_added_embedding_model_names_its_input_price():
+    small = {"provider": "openai", "kind": "embedding", "upstream_model": "text-embedding-3-tiny",
+             "price_per_1m": {"input": "0.01"}}
+    assert _diff(lambda d: d["models"].update({"text-embedding-3-tiny": small})) == [
+        "model added: text-embedding-3-tiny (openai, embedding, $0.01 input per 1M)"]
+
+
+def test_changed_cached_input_price():
+    assert _diff(lambda d: d["models"]["gpt-5.5"]["price_per_1m"].update(cached_input="5")) == [
+        "price changed: gpt-5.5 cached_input $1.00 → $5.00 per 1M"]
+
+
 def test_unlimited_tokens_read_as_null():
     assert _diff(lambda d: d["tiers"]["pro"].update(monthly_tokens=None)) == [
         "tier changed: pro monthly_tokens 5000000 → null"]

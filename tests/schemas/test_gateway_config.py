@@ -1,4 +1,5 @@
 """gateway.yaml is validated against its JSON Schema, each error named by its path."""
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -74,7 +75,7 @@ BAD_EDITS = {
     "misspelt key": (lambda d: d["providers"]["openai"].update(api_key_evn="X"),
                      "providers.openai: Additional properties are not allowed ('api_key_evn' was unexpected)"),
     "unknown model kind": (lambda d: d["models"]["dall-e-3"].update(kind="audio"),
-                           "models.dall-e-3.kind: 'audio' is not one of ['chat', 'image', 'video']"),
+                           "models.dall-e-3.kind: 'audio' is not one of ['chat', 'embedding', 'image', 'video']"),
     "image model without its price": (lambda d: d["models"]["dall-e-3"].pop("price_per_image"),
                                       "models.dall-e-3: 'price_per_image' is a required property"),
     "video model without its price": (lambda d: d["models"]["minimax-hailuo-2.3"].pop("price_per_video"),
@@ -88,6 +89,30 @@ BAD_EDITS = {
     "image model on a provider without an image API": (
         lambda d: d["models"]["dall-e-3"].update(provider="groq"),
         "models.dall-e-3.provider: 'groq' needs images_path or image_path for image models"),
+    "chat model without an output price": (lambda d: d["models"]["deepseek-v4"]["price_per_1m"].pop("output"),
+                                           "models.deepseek-v4.price_per_1m: 'output' is a required property"),
+    "cached input price with four decimals": (
+        lambda d: d["models"]["gpt-5.5"]["price_per_1m"].update(cached_input="1.0001"),
+        "models.gpt-5.5.price_per_1m.cached_input: '1.0001' does not match"),
+    "cached input dearer than input": (
+        lambda d: d["models"]["gpt-5.5"]["price_per_1m"].update(cached_input="10.01"),
+        "models.gpt-5.5.price_per_1m.cached_input: must not exceed input (10.00)"),
+    "embedding model without its price": (lambda d: d["models"]["mistral/embed"].pop("price_per_1m"),
+                                          "models.mistral/embed: 'price_per_1m' is a required property"),
+    "embedding model with an output price": (
+        lambda d: d["models"]["text-embedding-3-small"]["price_per_1m"].update(output="0.01"),
+        "models.text-embedding-3-small.price_per_1m: Additional properties are not allowed ('output' was unexpected)"),
+    "embedding model with a cached price": (
+        lambda d: d["models"]["text-embedding-3-small"]["price_per_1m"].update(cached_input="0.01"),
+        "models.text-embedding-3-small.price_per_1m: Additional properties are not allowed ('cached_input' was"),
+    "embedding dimensions without a default": (lambda d: d["models"]["mistral/embed"].update(dimensions={"max": 8}),
+                                               "models.mistral/embed.dimensions: 'default' is a required property"),
+    "embedding default longer than its max": (
+        lambda d: d["models"]["text-embedding-3-small"].update(dimensions={"default": 2048, "max": 1536}),
+        "models.text-embedding-3-small.dimensions.default: 2048 is more than max (1536)"),
+    "embedding model on a provider without the embeddings API": (
+        lambda d: d["providers"]["mistral"].pop("embeddings_path"),
+        "models.mistral/embed.provider: 'mistral' needs embeddings_path for embedding models"),
     "video model on a provider without the video APIs": (
         lambda d: d["providers"]["minimax"].pop("files_path"),
         "models.minimax-hailuo-2.3.provider: 'minimax' needs video_path, video_query_path and files_path"),
@@ -135,3 +160,38 @@ def test_images_and_videos_have_a_quota_weight_with_a_documented_default():
         "default"] == 10000
     assert gateway.quota_tokens_per_unit(models["minimax-image-01"]) == 1000  # set in the shipped file
     assert gateway.quota_tokens_per_unit(models["deepseek-v4"]) == 0  # chat models count their tokens
+
+
+def test_embedding_models_are_configured_with_their_input_price_and_dimensions():
+    models = gateway.load(SHIPPED).models
+    shipped = {name: (m["provider"], m["upstream_model"], m["price_per_1m"], gateway.embedding_dimensions(m))
+               for name, m in models.items() if m.get("kind") == "embedding"}
+    assert shipped == {
+        "text-embedding-3-small": ("openai", "text-embedding-3-small", {"input": "0.02"}, (1536, 1536)),
+        "text-embedding-3-large": ("openai", "text-embedding-3-large", {"input": "0.13"}, (3072, 3072)),
+        "mistral/embed": ("mistral", "mistral-embed", {"input": "0.10"}, (1024, None)),
+    }
+    providers = gateway.load(SHIPPED).providers
+    assert providers["openai"]["embeddings_path"] == providers["mistral"]["embeddings_path"] == "/v1/embeddings"
+
+
+def test_embedding_model_may_leave_dimensions_and_context_window_to_the_provider():
+    data = _shipped()
+    for key in ("dimensions", "context_window"):
+        del data["models"]["mistral/embed"][key]
+    assert gateway.validate(data) == []
+    assert gateway.embedding_dimensions(data["models"]["mistral/embed"]) == (None, None)
+
+
+def test_cached_input_prices_are_set_for_openai_and_deepseek_chat_models_and_below_input():
+    models = gateway.load(SHIPPED).models
+    for name, model in models.items():
+        if model.get("kind", "chat") == "chat" and model["provider"] in ("openai", "deepseek"):
+            price = model["price_per_1m"]
+            assert Decimal(price["cached_input"]) < Decimal(price["input"]), name
+
+
+def test_a_chat_model_without_cached_price_stays_valid():
+    data = _shipped()
+    del data["models"]["gpt-5.5"]["price_per_1m"]["cached_input"]
+    assert gateway.validate(data) == []
