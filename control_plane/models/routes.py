@@ -1,28 +1,39 @@
-"""GET /v1/models and GET /v1/models/{id}: OpenAI's list shape, with each model's kind (chat, image,
-video), our context windows and prices (per 1M tokens, per image or per video), and for images and
-videos the tokens of the monthly quota one counts as."""
+"""GET /v1/models and GET /v1/models/{id}: OpenAI's list shape, with each model's kind (chat, embedding,
+image, video), our context windows and prices (per 1M tokens, with the cached-input price where a chat
+model has one; per image or per video), embedding models' dimensions, and for images and videos the
+tokens of the monthly quota one counts as."""
 from aiohttp import web
 
 from control_plane.errors import ApiError
 from control_plane.services import services
-from schemas.gateway import quota_tokens_per_unit
+from schemas.gateway import embedding_dimensions, quota_tokens_per_unit
 
 routes = web.RouteTableDef()
 CREATED = 1767225600  # 2026-01-01: OpenAI's shape wants a creation time; the catalog has none
+PRICE_SIDES = ("input", "cached_input", "output")
 
 
 def model_view(name: str, model: dict) -> dict:
     kind = model.get("kind", "chat")
     view = {"id": name, "object": "model", "created": CREATED, "owned_by": model["provider"], "kind": kind}
-    if kind == "chat":
-        price = model["price_per_1m"]
-        return {**view, "context_window": model["context_window"],
-                "pricing": {"currency": "USD", "unit": "1M tokens", "input": price["input"], "output": price["output"]}}
+    if kind in ("chat", "embedding"):
+        return {**view, **_token_priced(model)}
     view["pricing"] = {"currency": "USD", "unit": kind, "price": model[f"price_per_{kind}"]}
     view[f"quota_tokens_per_{kind}"] = quota_tokens_per_unit(model)
     if kind == "image":
         view.update(sizes=model["sizes"], max_images=model.get("max_images", 10))
     return view
+
+
+def _token_priced(model: dict) -> dict:
+    """Prices per 1M tokens: input, cached_input when set, output (embedding models have none)."""
+    pricing = {"currency": "USD", "unit": "1M tokens",
+               **{side: model["price_per_1m"][side] for side in PRICE_SIDES if side in model["price_per_1m"]}}
+    view = {"context_window": model["context_window"]} if "context_window" in model else {}
+    default, most = embedding_dimensions(model)
+    if default is not None:
+        view["dimensions"] = {"default": default, "max": most}
+    return {**view, "pricing": pricing}
 
 
 @routes.get("/v1/models")
