@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from plugins.chain import Plugin
 from plugins.context import Reject, RequestContext
-from plugins.router import is_chat
 from schemas.sealed_keys import KeySealer, SealBroken, Sealed
 from schemas.tables import provider_keys
 
@@ -74,10 +73,10 @@ class ProviderKeys:
         self._accounts.pop(account_id, None)
 
 
-def mark_byok(ctx: RequestContext, runtime, provider: str) -> None:
+def mark_byok(ctx: RequestContext, provider: str) -> None:
     """Bill the request as sent with the account's own key for `provider`: the platform fee only, and a
     rejection of that key reported as such."""
-    fee = fee_fraction(runtime.current.config.byok["platform_fee_percent"])
+    fee = fee_fraction(ctx.runtime.config.byok["platform_fee_percent"])
     ctx.state.update(key_source="byok", byok_provider=provider, platform_fee=fee)
 
 
@@ -91,13 +90,13 @@ class ByokPlugin(Plugin):
     name = "byok"
     priority = 750  # after the router has chosen the provider, before quota
 
-    def __init__(self, keys: ProviderKeys, runtime):
-        self.keys, self.runtime = keys, runtime
+    def __init__(self, keys: ProviderKeys):
+        self.keys = keys
 
     async def on_request_body(self, ctx: RequestContext, body: bytes) -> None:
-        if not is_chat(ctx) or "model" not in ctx.state or ctx.state.get("routed"):
+        if ctx.state.model is None or ctx.state.routed:
             return
-        key = await self.byok_key(ctx, ctx.state["model"].provider)
+        key = await self.byok_key(ctx, ctx.state.model.provider)
         if key is not None:
             ctx.mutation.set_headers["authorization"] = f"Bearer {key}"
 
@@ -111,5 +110,5 @@ class ByokPlugin(Plugin):
                       provider, ctx.identity.account_id)
             raise _unreadable(provider) from None
         if key is not None:
-            mark_byok(ctx, self.runtime, provider)
+            mark_byok(ctx, provider)
         return key

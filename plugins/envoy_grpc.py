@@ -68,6 +68,14 @@ def _error_json(reject: Reject) -> bytes:
     return json.dumps(body).encode()
 
 
+def _client_error(ctx: RequestContext, reject: Reject) -> tuple[int, bytes]:
+    """The error in the shape of the API the endpoint's clients speak (OpenAI's unless translated)."""
+    if ctx.endpoint is None:
+        return reject.status, _error_json(reject)
+    status, body = ctx.endpoint.error(reject.status, reject.message, reject.code, reject.type, reject.param)
+    return status, json.dumps(body).encode()
+
+
 # --- ext_authz ---------------------------------------------------------------------------------
 
 def _authz_headers(headers: dict[str, str]) -> list:
@@ -156,9 +164,10 @@ def _immediate(ctx: RequestContext, reject: Reject) -> ext_proc.ProcessingRespon
     headers = {**ctx.response_headers, "content-type": "application/json", **reject.headers}
     if ctx.identity is not None:
         headers.setdefault("x-tier", ctx.identity.tier)
+    status, body = _client_error(ctx, reject)
     return ext_proc.ProcessingResponse(immediate_response=ext_proc.ImmediateResponse(
-        status=http_status_pb2.HttpStatus(code=reject.status), headers=_header_mutation(headers),
-        body=_error_json(reject), details=f"{IMMEDIATE_DETAILS_PREFIX}{reject.reason}"))
+        status=http_status_pb2.HttpStatus(code=status), headers=_header_mutation(headers),
+        body=body, details=f"{IMMEDIATE_DETAILS_PREFIX}{reject.reason}"))
 
 
 def _via_upstream(message) -> bool:
@@ -176,14 +185,16 @@ def _candidate_model(message) -> str:
 
 
 class ExternalProcessorService(ext_proc_grpc.ExternalProcessorServicer):
-    """ext_proc for AI routes: each request is one stream of up to four phases plus body chunks.
+    """ext_proc for AI routes: each request is one stream of up to four phases plus body chunks, run
+    through the plugin chain of the endpoint its path names (plugins.endpoints), with the config
+    snapshot it started with.
 
     The same service also answers the upstream ext_proc of router clusters (gRPC metadata
     x-clew-phase: upstream): one stream per attempt, see plugins.fallback.Attempt. Only Envoy gets
     this far: plugins.grpc_guard refuses every other caller."""
 
-    def __init__(self, chain: Chain, attempts, route_token: str):
-        self.chain, self.attempts, self.route_token = chain, attempts, route_token
+    def __init__(self, endpoints, runtime, attempts, route_token: str):
+        self.endpoints, self.runtime, self.attempts, self.route_token = endpoints, runtime, attempts, route_token
 
     async def Process(self, request_iterator, context):
         if (PHASE_METADATA, UPSTREAM_PHASE) in tuple(context.invocation_metadata() or ()):
@@ -209,23 +220,28 @@ class ExternalProcessorService(ext_proc_grpc.ExternalProcessorServicer):
                 PHASE_LATENCY.labels(phase).observe(time.perf_counter() - started)
                 yield reply
         finally:
-            if ctx is not None and not ctx.state.get("completed"):
+            if ctx is not None and not ctx.state.completed:
                 # Ended early (client gone, stream reset): the generator may be cancelled, so the
                 # completion runs as a task of its own.
                 _spawn(self._complete(ctx))
 
     async def _complete(self, ctx: RequestContext) -> None:
-        ctx.state["completed"] = True
+        ctx.state.completed = True
+        if ctx.endpoint is None:  # refused before any plugin ran
+            return
         try:
-            await self.chain.complete(ctx)
+            await ctx.endpoint.chain.complete(ctx)
         except Exception:
             log.exception("completing request %s failed", ctx.request_id)
 
-    @staticmethod
-    def _context(request_headers) -> RequestContext:
+    def _context(self, request_headers) -> RequestContext:
+        """The request's context: its endpoint, and the config snapshot it keeps to its end (prices,
+        models, tiers: a reload while it runs changes none of them)."""
         headers = _headers_of(request_headers)
-        return RequestContext(method=headers.get(":method", ""), path=headers.get(":path", ""), headers=headers,
-                              request_id=headers.get("x-request-id", ""))
+        path = headers.get(":path", "")
+        return RequestContext(method=headers.get(":method", ""), path=path, headers=headers,
+                              request_id=headers.get("x-request-id", ""), runtime=self.runtime.current,
+                              endpoint=self.endpoints.for_path(path))
 
     async def _answer(self, ctx: RequestContext, phase: str, message) -> tuple[ext_proc.ProcessingResponse, bool]:
         """The reply, and whether it is the last message of this request."""
@@ -245,8 +261,8 @@ class ExternalProcessorService(ext_proc_grpc.ExternalProcessorServicer):
     @staticmethod
     def _rejected(ctx: RequestContext, reject: Reject) -> ext_proc.ProcessingResponse:
         REJECTIONS.labels(reject.reason).inc()
-        ctx.state["final_status"] = reject.status
-        ctx.state["rejected"] = reject.reason
+        ctx.state.final_status = reject.status
+        ctx.state.rejected = reject.reason
         return _immediate(ctx, reject)
 
     def _sign_route(self, ctx: RequestContext) -> None:
@@ -255,25 +271,29 @@ class ExternalProcessorService(ext_proc_grpc.ExternalProcessorServicer):
             ctx.mutation.set_headers[ROUTE_TOKEN_HEADER] = self.route_token
 
     async def _phase(self, ctx: RequestContext, phase: str, message) -> ext_proc.ProcessingResponse:
+        chain = ctx.endpoint.chain if ctx.endpoint is not None else None
         if phase == "request_headers":
-            await self.chain.request_headers(ctx)
+            if chain is None:  # Envoy sends only the AI endpoints' paths here
+                raise Reject(404, f"Invalid URL ({ctx.method} {ctx.path.split('?')[0]})", "unknown_url",
+                             reason="unknown_url")
+            await chain.request_headers(ctx)
             if message.request_headers.end_of_stream:  # no body will follow: judge the empty one now
-                await self.chain.request_body(ctx, b"")
+                await chain.request_body(ctx, b"")
             self._sign_route(ctx)
             return ext_proc.ProcessingResponse(request_headers=ext_proc.HeadersResponse(response=_common(ctx)))
         if phase == "request_body":
-            await self.chain.request_body(ctx, message.request_body.body)
+            await chain.request_body(ctx, message.request_body.body)
             self._sign_route(ctx)
             return ext_proc.ProcessingResponse(request_body=ext_proc.BodyResponse(response=_common(ctx)))
         if phase == "response_headers":
             headers = _headers_of(message.response_headers)
             ctx.mutation.set_headers.update(ctx.response_headers)
-            await self.chain.response_headers(ctx, int(headers.get(":status", "0")), headers, _via_upstream(message))
+            await chain.response_headers(ctx, int(headers.get(":status", "0")), headers, _via_upstream(message))
             return ext_proc.ProcessingResponse(response_headers=ext_proc.HeadersResponse(response=_common(ctx)),
                                                mode_override=_response_mode(ctx.mutation.stream_response))
         if phase == "response_body":
             body = message.response_body
-            await self.chain.response_body(ctx, body.body, body.end_of_stream)
+            await chain.response_body(ctx, body.body, body.end_of_stream)
             return ext_proc.ProcessingResponse(response_body=ext_proc.BodyResponse(response=_common(ctx)))
         # Trailers are never asked for; answer anything else with "no change" so Envoy moves on.
         return _unchanged(phase)
@@ -302,7 +322,8 @@ class ExternalProcessorService(ext_proc_grpc.ExternalProcessorServicer):
             yield response
 
 
-def add_services(server, authz_chain: Chain, ai_chain: Chain, internal_secret: bytes, attempts) -> None:
+def add_services(server, authz_chain: Chain, endpoints, runtime, internal_secret: bytes, attempts) -> None:
+    """`endpoints`: plugins.endpoints.Endpoints, the AI endpoints' chains; `runtime`: the RuntimeConfig."""
     authz_grpc.add_AuthorizationServicer_to_server(AuthorizationService(authz_chain, internal_secret), server)
     ext_proc_grpc.add_ExternalProcessorServicer_to_server(
-        ExternalProcessorService(ai_chain, attempts, route_token(internal_secret)), server)
+        ExternalProcessorService(endpoints, runtime, attempts, route_token(internal_secret)), server)

@@ -14,12 +14,11 @@ import json
 import logging
 import math
 
-from plugins import json_body
+from plugins import json_body, translators
 from plugins.chain import Plugin
 from plugins.context import Reject, RequestContext
 from plugins.cooldowns import retry_after_seconds
 from plugins.provider_call import encode, pool_headers, route_to
-from plugins.router import is_chat
 from schemas.internal_api import ACCOUNT_HEADER as ACCOUNT
 from schemas.internal_api import KEY_SOURCE_HEADER as KEY_SOURCE
 from schemas.internal_api import SERVED_BY_HEADER as SERVED_BY
@@ -67,14 +66,12 @@ class FallbackPlugin(Plugin):
     name = "fallback"
     priority = 810  # before the router: requests for a router never reach it
 
-    def __init__(self, runtime, cooldowns):
-        self.runtime, self.cooldowns = runtime, cooldowns
+    def __init__(self, cooldowns):
+        self.cooldowns = cooldowns
 
     async def on_request_body(self, ctx: RequestContext, body: bytes) -> None:
-        if not is_chat(ctx):
-            return
         request = _parse(body)
-        runtime = self.runtime.current
+        runtime = ctx.runtime
         spec = runtime.config.routers.get(request.get("model")) if request else None
         if spec is None:
             return
@@ -94,9 +91,10 @@ class FallbackPlugin(Plugin):
         options = request.get("stream_options")
         # Asked before the gateway asks upstream for usage (always): the usage chunk is the client's only if it asked.
         wants_usage = stream and isinstance(options, dict) and options.get("include_usage") is True
-        if stream:
-            request["stream_options"] = {**(options if isinstance(options, dict) else {}), "include_usage": True}
         first = candidates[(mask & -mask).bit_length() - 1]
+        # Each attempt names its own candidate's model (Attempt.request_body); the rest is the first's.
+        ctx.translator = translators.for_provider(ctx.endpoint.client_api, ctx.runtime, first)
+        request = ctx.translator.request(request, first)
         ctx.state.update(request=request, model=first, router=name, stream=stream, key_source="pool",
                          client_wants_usage=wants_usage, routed=True)
         route_to(ctx, router_header_value(name, mask), request, {ACCOUNT: ctx.identity.account_id})
@@ -104,11 +102,12 @@ class FallbackPlugin(Plugin):
 
     async def on_response_body(self, ctx: RequestContext, chunk: bytes, end: bool) -> None:
         # Every candidate Envoy tried was limited: answer with the soonest any of them frees up.
-        if ctx.state.get("router") and ctx.state.get("status") == 429 and ctx.state.get("via_upstream"):
-            spec = self.runtime.current.config.routers[ctx.state["router"]]
-            providers = sorted({self.runtime.current.models[m].provider for m in spec["candidates"]})
+        state = ctx.state
+        if state.router and state.status == 429 and state.via_upstream:
+            spec = ctx.runtime.config.routers[state.router]
+            providers = sorted({ctx.runtime.models[m].provider for m in spec["candidates"]})
             cooling = await self.cooldowns.remaining(providers)
-            raise _all_limited(ctx.state["router"], min(cooling.values(), default=1))
+            raise _all_limited(state.router, min(cooling.values(), default=1))
 
 
 def _parse(body: bytes) -> dict | None:

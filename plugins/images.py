@@ -16,12 +16,7 @@ from plugins.context import Reject, RequestContext
 from plugins.model_kind import resolve
 from plugins.provider_call import reply, send
 
-IMAGES_PATH = "/v1/images/generations"
 OPENAI_API, MINIMAX_API = "images", "image"  # the `<api>_path` keys of gateway.yaml's providers
-
-
-def is_images(ctx: RequestContext) -> bool:
-    return ctx.path.split("?", 1)[0] == IMAGES_PATH
 
 
 def _openai_images(raw: bytes) -> dict:
@@ -39,18 +34,8 @@ class ImagesPlugin(Plugin):
     name = "images"
     priority = 790  # beside the router: after auth and rate limits
 
-    def __init__(self, runtime):
-        self.runtime = runtime
-
-    async def on_request_headers(self, ctx: RequestContext) -> None:
-        if is_images(ctx) and ctx.method != "POST":
-            raise Reject(405, f"Method {ctx.method} is not allowed on {IMAGES_PATH}; use POST",
-                         "method_not_allowed", {"allow": "POST"}, reason="method_not_allowed")
-
     async def on_request_body(self, ctx: RequestContext, body: bytes) -> None:
-        if not is_images(ctx):
-            return
-        runtime = self.runtime.current
+        runtime = ctx.runtime
         request = media_request.parse(body)
         model = resolve(runtime, request["model"], "image")
         request = media_request.check_image(request, model.name, runtime.config.models[model.name])
@@ -64,12 +49,12 @@ class ImagesPlugin(Plugin):
     async def on_response_body(self, ctx: RequestContext, chunk: bytes, end: bool) -> None:
         state = ctx.state
         # Errors (status >= 400, recorded by metering) are metering's to answer.
-        if "image_api" not in state or state.get("status", 0) >= 400:
+        if state.image_api is None or (state.status or 0) >= 400:
             return
-        if state["image_api"] == OPENAI_API:
+        if state.image_api == OPENAI_API:
             answer = _openai_images(chunk)
         else:
             answer = minimax_media.image_response(minimax_media.read(chunk), int(time.time()))
             reply(ctx, answer)
-        state.update(cost_nanos=len(answer["data"]) * state["model"].unit_nanos, usage={},
+        state.update(cost_nanos=len(answer["data"]) * state.model.unit_nanos, usage={},
                      units_served=len(answer["data"]))

@@ -14,10 +14,9 @@ from fractions import Fraction
 
 from plugins.byok import mark_byok
 from plugins.chain import Plugin
-from plugins.context import Reject, RequestContext
+from plugins.context import Reject, RequestContext, RequestState
 from plugins.metrics import COST, REQUESTS, TOKENS, UPSTREAM_LATENCY
-from plugins.response_model import Renamer
-from plugins.sse import UsageStream, error_event
+from plugins.translators.openai_chat_openai_chat import TRANSLATOR as OPENAI_CHAT
 from plugins.usage_estimate import counted
 from schemas.events import UsageEvent
 from schemas.internal_api import KEY_SOURCE_HEADER, MODEL_HEADER, SERVED_BY_HEADER
@@ -30,9 +29,10 @@ PROVIDER_HEADER_PREFIXES = ("x-ratelimit-", "x-rate-limit-", "ratelimit", "anthr
                             "openai-organization", "openai-project")
 
 
-def _tokens(usage: dict) -> tuple[int, int]:
-    prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
-    return (prompt if isinstance(prompt, int) else 0), (completion if isinstance(completion, int) else 0)
+def _tokens(translator, usage: dict) -> tuple[int, int]:
+    """(input, output) tokens of the provider's usage, as the request's translator reads it."""
+    normalized = translator.usage(usage)
+    return normalized.input_tokens, normalized.output_tokens
 
 
 def byok_cost_nanos(pool_nanos: int, fee: Fraction) -> int:
@@ -41,11 +41,11 @@ def byok_cost_nanos(pool_nanos: int, fee: Fraction) -> int:
     return pool_nanos * fee.numerator // fee.denominator
 
 
-def charged_nanos(state: dict, pool_nanos: int) -> int:
+def charged_nanos(state: RequestState, pool_nanos: int) -> int:
     """What the account pays for a request whose pool price is `pool_nanos`."""
-    if state.get("key_source") != "byok":
+    if state.key_source != "byok":
         return pool_nanos
-    return byok_cost_nanos(pool_nanos, state.get("platform_fee", Fraction(0)))
+    return byok_cost_nanos(pool_nanos, state.platform_fee)
 
 
 def _byok_rejected(provider: str) -> Reject:
@@ -83,51 +83,51 @@ class MeteringPlugin(Plugin):
     name = "metering"
     priority = 100
 
-    def __init__(self, sink, runtime):
-        self.sink, self.runtime = sink, runtime
+    def __init__(self, sink):
+        self.sink = sink
 
     async def on_response_headers(self, ctx: RequestContext, status: int, headers: dict, via_upstream: bool) -> None:
         state = ctx.state
         state.update(status=status, via_upstream=via_upstream, response_started=time.monotonic(),
                      upstream_headers=headers)
-        metered = via_upstream and "model" in state
+        metered = via_upstream and state.model is not None
         if metered:
             self._served_by(ctx, headers)  # may turn the request into a BYOK one
-        ctx.mutation.set_headers.update({"x-tier": ctx.identity.tier, "x-key-source": state.get("key_source", "pool")})
+        ctx.mutation.set_headers.update({"x-tier": ctx.identity.tier, "x-key-source": state.key_source})
         if not metered:
             return
         _drop_provider_headers(ctx, headers)
-        UPSTREAM_LATENCY.labels(state["model"].provider).observe(state["response_started"] - ctx.started)
+        UPSTREAM_LATENCY.labels(state.model.provider).observe(state.response_started - ctx.started)
         streamed = status < 400 and "text/event-stream" in headers.get("content-type", "")
         ctx.mutation.stream_response = streamed
         if streamed:
             # Chunks change length as they pass (cost, usage, model): a provider's Content-Length no longer holds.
             ctx.mutation.remove_headers.append("content-length")
-            price = state["model"].price
-            state["sse"] = UsageStream(state["client_wants_usage"], lambda usage: format_usd(
-                charged_nanos(state, price.cost_nanos(*_tokens(usage)))), state["model"].name)
+            price, translator = state.model.price, ctx.translator or OPENAI_CHAT
+            state.sse = translator.stream(state.model.name, ctx.request_id, state.client_wants_usage, lambda usage: (
+                format_usd(charged_nanos(state, price.cost_nanos(*_tokens(translator, usage))))))
 
     def _served_by(self, ctx: RequestContext, headers: dict) -> None:
         """Bill by the model that answered, and by whose key: a router's attempt names both in headers.
 
         Only a router's attempt (plugins.fallback.Attempt, which always sets both) is believed: on a
         direct route the same names could only come from the provider, which must not pick the bill."""
-        if ctx.state.get("router"):
-            served = self.runtime.current.models.get(headers.get(SERVED_BY_HEADER, ""))
+        if ctx.state.router:
+            served = ctx.runtime.models.get(headers.get(SERVED_BY_HEADER, ""))
             if served is not None:
-                ctx.state["model"] = served
+                ctx.state.model = served
             if headers.get(KEY_SOURCE_HEADER) == "byok":
-                mark_byok(ctx, self.runtime, ctx.state["model"].provider)
+                mark_byok(ctx, ctx.state.model.provider)
         ctx.mutation.remove_headers += [SERVED_BY_HEADER, KEY_SOURCE_HEADER]
-        ctx.mutation.set_headers[MODEL_HEADER] = ctx.state["model"].name
+        ctx.mutation.set_headers[MODEL_HEADER] = ctx.state.model.name
 
     async def on_response_body(self, ctx: RequestContext, chunk: bytes, end: bool) -> None:
         state = ctx.state
-        if not state.get("via_upstream") or "model" not in state:
+        if not state.via_upstream or state.model is None:
             return
-        if state["status"] >= 400:
-            raise _provider_error(state["status"], chunk, state["upstream_headers"], state.get("byok_provider"))
-        stream = state.get("sse")
+        if state.status >= 400:
+            raise _provider_error(state.status, chunk, state.upstream_headers, state.byok_provider)
+        stream = state.sse
         if stream is None:
             self._price_json(ctx, chunk)
             return
@@ -135,9 +135,10 @@ class MeteringPlugin(Plugin):
         if end:
             out += stream.finish()
             if not stream.done:  # the provider hung up mid-stream
-                state["status"] = 502
-                out += error_event("The provider ended the stream before it was complete", "upstream_disconnected")
-        state["usage"] = stream.usage or {}
+                state.status = 502
+                out += stream.error_event("The provider ended the stream before it was complete",
+                                          "upstream_disconnected")
+        state.usage = stream.usage or {}
         ctx.mutation.body = out
 
     def _price_json(self, ctx: RequestContext, body: bytes) -> None:
@@ -145,40 +146,44 @@ class MeteringPlugin(Plugin):
             usage = json.loads(body).get("usage") or {}
         except (UnicodeDecodeError, json.JSONDecodeError, AttributeError):
             usage = {}
-        ctx.state["usage"] = usage if isinstance(usage, dict) else {}
-        if ctx.state["model"].kind == "chat":
-            renamed = Renamer(ctx.state["model"].name)(body)
-            if renamed != body:
-                ctx.mutation.body = renamed
-                ctx.mutation.set_headers["content-length"] = str(len(renamed))
+        state = ctx.state
+        state.usage = usage if isinstance(usage, dict) else {}
+        translator = ctx.translator
+        if translator is not None:  # the client's body for the provider's (images and video answer their own)
+            answer = translator.response(body, state.model.name)
+            if answer != body:
+                ctx.mutation.body = answer
+                ctx.mutation.set_headers["content-length"] = str(len(answer))
         # Plugins pricing other things than tokens (images, videos) leave their pool price in cost_nanos.
-        pool_nanos = ctx.state.get("cost_nanos", ctx.state["model"].price.cost_nanos(*_tokens(usage)))
-        ctx.mutation.set_headers["x-cost-usd"] = format_usd(charged_nanos(ctx.state, pool_nanos))
+        pool_nanos = state.cost_nanos if state.cost_nanos is not None else state.model.price.cost_nanos(
+            *_tokens(translator or OPENAI_CHAT, state.usage))
+        ctx.mutation.set_headers["x-cost-usd"] = format_usd(charged_nanos(state, pool_nanos))
 
     async def on_complete(self, ctx: RequestContext) -> None:
         state = ctx.state
-        if not state.get("via_upstream") or "model" not in state:
+        if not state.via_upstream or state.model is None:
             return
-        stream = state.get("sse")
-        if stream is not None and not stream.done and state["status"] < 400:
+        stream = state.sse
+        if stream is not None and not stream.done and state.status < 400:
             # Envoy closed the stream before the response's end: the client left, or the provider reset the
             # connection (Envoy's cluster stats count those). Either way the client has no complete answer.
-            state["status"] = INCOMPLETE
-        model, identity = state["model"], ctx.identity
+            state.status = INCOMPLETE
+        model, identity = state.model, ctx.identity
         count = counted(state)
         prompt, completion = count.prompt_tokens, count.completion_tokens
         # Plugins pricing other things than tokens (images, videos) leave their pool price here.
-        cost = charged_nanos(state, state.get("cost_nanos", model.price.cost_nanos(prompt, completion)))
+        pool_nanos = state.cost_nanos if state.cost_nanos is not None else model.price.cost_nanos(prompt, completion)
+        cost = charged_nanos(state, pool_nanos)
         event = UsageEvent(request_id=ctx.request_id, account_id=identity.account_id, key_id=identity.key_id,
-                           key_source=state.get("key_source", "pool"), model=model.name, provider=model.provider,
+                           key_source=state.key_source, model=model.name, provider=model.provider,
                            prompt_tokens=prompt, completion_tokens=completion, cost_nanos=cost,
-                           status=state.get("final_status", state["status"]),
+                           status=state.final_status if state.final_status is not None else state.status,
                            latency_ms=int((time.monotonic() - ctx.started) * 1000),
-                           streamed="sse" in state, created_at=time.time(), unit_tokens=count.unit_tokens)
+                           streamed=stream is not None, created_at=time.time(), unit_tokens=count.unit_tokens)
         labels = (model.name, model.provider, identity.tier)
         REQUESTS.labels(*labels, str(event.status)).inc()
         TOKENS.labels(*labels, "prompt").inc(prompt)
         TOKENS.labels(*labels, "completion").inc(completion)
         COST.labels(*labels).inc(cost / 1e9)
-        if state.get("meter", True):  # False: a plugin bills this work elsewhere (a video is billed once)
+        if state.meter:  # False: a plugin bills this work elsewhere (a video is billed once)
             await self.sink.publish(event)

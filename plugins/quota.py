@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from plugins.chain import Plugin
 from plugins.context import Reject, RequestContext
 from plugins.quota_store import month_of
-from plugins.router import is_chat
 from plugins.usage_estimate import completion_cap, counted, prompt_tokens
 
 log = logging.getLogger(__name__)
@@ -41,14 +40,14 @@ class QuotaPlugin(Plugin):
     name = "quota"
     priority = 700  # after the router, images and video: the estimate needs the parsed request and the model
 
-    def __init__(self, store, runtime, clock):
-        self.store, self.runtime, self.clock = store, runtime, clock
+    def __init__(self, store, clock):
+        self.store, self.clock = store, clock
 
     async def on_request_body(self, ctx: RequestContext, body: bytes) -> None:
         reserved = self._reservation(ctx)
         if reserved is None:
             return
-        quota = self.runtime.current.tier(ctx.identity.tier)["monthly_tokens"]
+        quota = ctx.runtime.tier(ctx.identity.tier)["monthly_tokens"]
         if quota is None:  # unlimited
             return
         month = month_of(self.clock())
@@ -57,30 +56,30 @@ class QuotaPlugin(Plugin):
             ctx.identity.account_id, month, reserved, quota)
         if not admitted:
             raise _insufficient(quota, used, reserved, ctx.identity.tier)
-        ctx.state["quota_reservation"] = (month, reserved)
+        ctx.state.quota_reservation = (month, reserved)
 
     def _reservation(self, ctx: RequestContext) -> int | None:
         """The tokens to reserve, or None for a request the quota does not count."""
         state = ctx.state
-        if state.get("key_source") == "byok" or "model" not in state:  # only tokens we pay for
+        if state.key_source == "byok" or state.model is None:  # only tokens we pay for
             return None
-        if "units" in state:  # images asked for, a video to make
-            return state["units"] * state["model"].unit_tokens
-        if not is_chat(ctx) or "request" not in state:
+        if state.units is not None:  # images asked for, a video to make
+            return state.units * state.model.unit_tokens
+        if state.request is None:  # a video's status or content: nothing to count
             return None
-        model_cap = self.runtime.current.config.models[state["model"].name].get("max_output_tokens")
-        return estimate(state["request"], model_cap or DEFAULT_COMPLETION_CAP)
+        model_cap = ctx.runtime.config.models[state.model.name].get("max_output_tokens")
+        return estimate(state.request, model_cap or DEFAULT_COMPLETION_CAP)
 
     async def on_complete(self, ctx: RequestContext) -> None:
-        refund = ctx.state.get("quota_refund")  # (unix time the tokens were reserved, tokens): a failed video
+        refund = ctx.state.quota_refund  # (unix time the tokens were reserved, tokens): a failed video
         if refund is not None:
             await self._settle(ctx, month_of(datetime.fromtimestamp(refund[0], UTC)), -refund[1])
-        reservation = ctx.state.get("quota_reservation")
+        reservation = ctx.state.quota_reservation
         if reservation is None:
             return
         month, reserved = reservation
         actual = counted(ctx.state).total
-        if ctx.state.get("key_source") == "byok":  # a router's attempt used the account's own key
+        if ctx.state.key_source == "byok":  # a router's attempt used the account's own key
             actual = 0
         await self._settle(ctx, month, actual - reserved)
 

@@ -17,12 +17,12 @@ class RateLimitPlugin(Plugin):
     name = "rate_limit"
     priority = 900
 
-    def __init__(self, windows, runtime):
-        self.windows, self.runtime = windows, runtime
+    def __init__(self, windows):
+        self.windows = windows
 
     async def on_request_headers(self, ctx: RequestContext) -> None:
         tier = ctx.identity.tier
-        limit = self.runtime.current.tier(tier)["requests_per_minute"]
+        limit = ctx.runtime.tier(tier)["requests_per_minute"]
         verdict = await self.windows.hit(ctx.identity.account_id, limit, WINDOW_SECONDS, ctx.request_id)
         reset = max(1, math.ceil(verdict.reset_seconds))
         headers = {"x-ratelimit-limit": str(limit), "x-ratelimit-remaining": str(verdict.remaining),

@@ -1,6 +1,7 @@
 """The request-log plugin: one structured log line per AI request, its duration, and upstream errors.
 
-Runs last, when the request is over, and reads only what the other plugins left in `ctx.state`.
+Runs last, when the request is over, and reads only what the other plugins left in `ctx.state`
+(plugins.context.RequestState).
 The line carries Envoy's x-request-id, so it joins Envoy's access log and the control plane's
 lines; it never carries a credential, a header or a body.
 """
@@ -8,7 +9,7 @@ import logging
 import time
 
 from plugins.chain import Plugin
-from plugins.context import RequestContext
+from plugins.context import RequestContext, RequestState
 from plugins.metering import INCOMPLETE
 from plugins.metrics import REQUEST_DURATION, UPSTREAM_ERRORS
 
@@ -17,14 +18,14 @@ log = logging.getLogger("clew.sidecar.requests")
 LOCAL_REPLIES = {504: "timeout", 502: "unreachable", 503: "unreachable", 404: "no_route"}
 
 
-def upstream_error(state: dict) -> str | None:
+def upstream_error(state: RequestState) -> str | None:
     """Why the provider call failed, or None if it did not (or never happened)."""
-    status = state.get("status")
+    status = state.status
     if status is None:
         return None
-    if not state.get("via_upstream"):
+    if not state.via_upstream:
         return LOCAL_REPLIES.get(status)
-    if "sse" in state and status == 502:  # metering's verdict on a stream the provider ended short
+    if state.sse is not None and status == 502:  # metering's verdict on a stream the provider ended short
         return "disconnected"
     if status == INCOMPLETE:  # closed mid-stream by the client or by a provider's reset: not known which
         return None
@@ -38,15 +39,15 @@ def _fields(ctx: RequestContext, status: int, elapsed: float) -> dict:
               "duration_ms": round(elapsed * 1000, 1)}
     if ctx.identity is not None:
         fields.update(account_id=ctx.identity.account_id, key_id=ctx.identity.key_id, tier=ctx.identity.tier)
-    if "rejected" in ctx.state:
-        fields["rejected"] = ctx.state["rejected"]
-    counted = ctx.state.get("counted")  # what metering billed (plugins.usage_estimate), when it did
+    if ctx.state.rejected is not None:
+        fields["rejected"] = ctx.state.rejected
+    counted = ctx.state.counted  # what metering billed (plugins.usage_estimate), when it did
     if counted is not None:
         fields.update(prompt_tokens=counted.prompt_tokens, completion_tokens=counted.completion_tokens)
         if counted.estimated:  # a stream that ended before the provider's usage
             fields["tokens_estimated"] = True
         return fields
-    usage = ctx.state.get("usage") or {}
+    usage = ctx.state.usage or {}
     for kind in ("prompt_tokens", "completion_tokens"):
         if isinstance(usage.get(kind), int):
             fields[kind] = usage[kind]
@@ -60,12 +61,12 @@ class RequestLogPlugin(Plugin):
     async def on_complete(self, ctx: RequestContext) -> None:
         state = ctx.state
         elapsed = time.monotonic() - ctx.started
-        model, reason = state.get("model"), upstream_error(state)
+        model, reason = state.model, upstream_error(state)
         if model is not None:
             REQUEST_DURATION.labels(model.name, model.provider, ctx.identity.tier).observe(elapsed)
             if reason:
                 UPSTREAM_ERRORS.labels(model.provider, reason).inc()
-        status = state.get("final_status", state.get("status", 0))
+        status = state.final_status if state.final_status is not None else state.status or 0
         level = logging.WARNING if status >= 500 else logging.INFO
         if not log.isEnabledFor(level):  # CLEW_LOG_LEVEL=warning: no per-request work at all
             return

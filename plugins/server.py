@@ -7,24 +7,18 @@ import grpc
 
 from plugins import envoy_grpc
 from plugins.auth import AuthPlugin
-from plugins.byok import ByokPlugin, ProviderKeys
+from plugins.byok import ProviderKeys
 from plugins.chain import Chain
 from plugins.cooldowns import MemoryCooldowns, RedisCooldowns
 from plugins.counters import MemoryWindows, RedisWindows
-from plugins.fallback import Attempt, FallbackPlugin
+from plugins.endpoints import Dependencies, Endpoints
+from plugins.fallback import Attempt
 from plugins.grpc_guard import RequireSidecarToken, prepare_socket, restrict_socket
 from plugins.identity_store import IdentityStore
-from plugins.images import ImagesPlugin
-from plugins.metering import MeteringPlugin
-from plugins.quota import QuotaPlugin
 from plugins.quota_store import MemoryQuota, RedisQuota
-from plugins.rate_limit import RateLimitPlugin
-from plugins.request_log import RequestLogPlugin
-from plugins.router import RouterPlugin
 from plugins.runtime_config import RuntimeConfig
 from plugins.usage_sink import create_sink
 from plugins.usage_spool import Spool, SpoolingSink
-from plugins.video import VideoPlugin
 from plugins.video_jobs import VideoJobs
 from schemas.database import create_engine
 from schemas.internal_api import sidecar_token
@@ -55,19 +49,18 @@ async def serve(settings: Settings, index: int) -> None:
     # One spool file per process: a usage event the queue cannot take now waits there (plugins.usage_spool).
     sink = SpoolingSink(create_sink(redis, settings.redis_prefix, engine),
                         Spool(settings.home / "spool" / f"sidecar-{index}.db"))
-    ai_chain = Chain([auth, RateLimitPlugin(windows, runtime), RouterPlugin(runtime),
-                      ImagesPlugin(runtime), VideoPlugin(runtime, VideoJobs(engine), settings.public_url),
-                      ByokPlugin(provider_keys, runtime),
-                      QuotaPlugin(quotas, runtime, clock=lambda: datetime.now(UTC)),
-                      FallbackPlugin(runtime, cooldowns),
-                      MeteringPlugin(sink, runtime), RequestLogPlugin()])
+    # One plugin chain per AI endpoint, chosen by path when Envoy opens a request's stream.
+    endpoints = Endpoints(Dependencies(
+        identities=store, jwt_secret=settings.jwt_secret, windows=windows, quotas=quotas, cooldowns=cooldowns,
+        provider_keys=provider_keys, sink=sink, video_jobs=VideoJobs(engine), public_url=settings.public_url,
+        clock=lambda: datetime.now(UTC)))
     # Buffered request bodies (prompts, inline images) arrive in one message: allow the largest.
     largest = 2 * runtime.current.config.upstream["max_request_body_bytes"] + 1024 * 1024
     # Envoy only (plugins.grpc_guard): a private Unix socket, and the sidecar token on every call.
     server = grpc.aio.server(options=[("grpc.max_receive_message_length", largest),
                                       ("grpc.max_send_message_length", largest)],
                              interceptors=[RequireSidecarToken(sidecar_token(settings.internal_secret))])
-    envoy_grpc.add_services(server, Chain([auth]), ai_chain, settings.internal_secret,
+    envoy_grpc.add_services(server, Chain([auth]), endpoints, runtime, settings.internal_secret,
                             attempts=lambda model: Attempt(runtime, cooldowns, provider_keys, model))
     server.add_insecure_port(prepare_socket(socket))
     await server.start()

@@ -31,13 +31,8 @@ class UsageStream:
 
     def feed(self, chunk: bytes) -> bytes:
         """The complete events in `pending + chunk`, rewritten; a partial last event waits."""
-        data = self._pending + chunk.replace(b"\r\n", b"\n")
-        cut = data.rfind(b"\n\n")
-        if cut < 0:
-            self._pending = data
-            return b""
-        self._pending = data[cut + 2:]
-        return b"".join(self._event(event) for event in data[:cut].split(b"\n\n"))
+        events, self._pending = split_events(self._pending, chunk)
+        return b"".join(self._event(event) for event in events)
 
     def finish(self) -> bytes:
         """Whatever is left at the end of the stream."""
@@ -51,16 +46,19 @@ class UsageStream:
         """The completion relayed so far, estimated from its text."""
         return tokens_of_bytes(self.relayed_bytes)
 
+    def error_event(self, message: str, code: str) -> bytes:
+        return error_event(message, code)
+
     def _event(self, event: bytes) -> bytes:
         # Fast path: most chunks carry content only (or a null usage): measured and renamed, not parsed.
         if b'"usage":{' not in event.replace(b" ", b"") and DONE not in event:
-            self.relayed_bytes += _text_bytes(event)
+            self.relayed_bytes += text_bytes(event)
             return self.rename(event) + b"\n\n"
-        payload = _data(event)
+        payload = event_data(event)
         if payload == DONE:
             self.done = True
             return self.cost_comment() + event + b"\n\n"
-        self.relayed_bytes += _text_bytes(event)
+        self.relayed_bytes += text_bytes(event)
         try:
             message = json.loads(payload)
         except (UnicodeDecodeError, json.JSONDecodeError):
@@ -80,7 +78,16 @@ class UsageStream:
         return self.rename(b"data: " + json.dumps(message, separators=(",", ":")).encode()) + b"\n\n"
 
 
-def _text_bytes(event: bytes) -> int:
+def split_events(pending: bytes, chunk: bytes) -> tuple[list[bytes], bytes]:
+    """The complete events in `pending + chunk`, and the partial last one that waits for more."""
+    data = pending + chunk.replace(b"\r\n", b"\n")
+    cut = data.rfind(b"\n\n")
+    if cut < 0:
+        return [], data
+    return data[:cut].split(b"\n\n"), data[cut + 2:]
+
+
+def text_bytes(event: bytes) -> int:
     """The completion text one event carries, in UTF-8 bytes: delta text, reasoning, tool-call names
     and arguments. Found by key rather than parsed: this runs on every chunk of every stream."""
     size = _values_size(event, CONTENT)
@@ -127,7 +134,7 @@ def _escaped(event: bytes, quote: int) -> bool:
     return backslashes % 2 == 1
 
 
-def _data(event: bytes) -> bytes:
+def event_data(event: bytes) -> bytes:
     """The joined `data:` lines of one event."""
     lines = [line[5:].lstrip() for line in event.split(b"\n") if line.startswith(b"data:")]
     return b"\n".join(lines).strip()

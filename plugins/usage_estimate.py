@@ -77,18 +77,19 @@ def _ints(usage: dict) -> tuple[int, int]:
     return (prompt if isinstance(prompt, int) else 0), (completion if isinstance(completion, int) else 0)
 
 
-def counted(state: dict) -> Counted:
-    """What the request counts (once computed, the same for the quota and the ledger)."""
-    if "counted" not in state:
-        state["counted"] = _count(state)
-    return state["counted"]
+def counted(state) -> Counted:
+    """What the request counts (once computed, the same for the quota and the ledger); `state` is the
+    request's plugins.context.RequestState."""
+    if state.counted is None:
+        state.counted = _count(state)
+    return state.counted
 
 
-def _count(state: dict) -> Counted:
-    model = state.get("model")
-    units = state.get("units_served", 0) * (model.unit_tokens if model is not None else 0)
-    stream = state.get("sse")
+def _count(state) -> Counted:
+    model = state.model
+    units = state.units_served * (model.unit_tokens if model is not None else 0)
+    stream = state.sse
     if stream is not None and stream.usage is None:
         # Ended before the provider's usage (or the provider never sent it): what went through.
-        return Counted(prompt_tokens(state.get("request") or {}), stream.completion_tokens(), units, estimated=True)
-    return Counted(*_ints(state.get("usage") or {}), units)
+        return Counted(prompt_tokens(state.request or {}), stream.completion_tokens(), units, estimated=True)
+    return Counted(*_ints(state.usage or {}), units)

@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 
 from plugins import media_request, minimax_media
 from plugins.chain import Plugin
-from plugins.context import Reject, RequestContext
+from plugins.context import Reject, RequestContext, RequestState
 from plugins.model_kind import resolve
 from plugins.provider_call import reply, send
 from plugins.video_jobs import VideoJob, VideoJobs
@@ -29,14 +29,12 @@ from plugins.video_jobs import VideoJob, VideoJobs
 VIDEO_PATH = "/v1/video/generations"
 
 
-def operation(path: str) -> tuple[str, str] | None:
-    """("create", ""), ("status", id) or ("content", id) for our paths; ("unknown", "") for other
-    paths under /v1/video/generations/; None for everything else."""
+def operation(path: str) -> tuple[str, str]:
+    """("create", ""), ("status", id) or ("content", id); ("unknown", "") for other paths under
+    /v1/video/generations/ (the endpoint's paths: plugins.endpoints chose this chain by them)."""
     path = path.split("?", 1)[0]
     if path == VIDEO_PATH:
         return "create", ""
-    if not path.startswith(VIDEO_PATH + "/"):
-        return None
     parts = path[len(VIDEO_PATH) + 1:].split("/")
     if len(parts) == 1 and parts[0]:
         return "status", parts[0]
@@ -64,14 +62,11 @@ class VideoPlugin(Plugin):
     name = "video"
     priority = 780  # beside the router: after auth and rate limits
 
-    def __init__(self, runtime, jobs: VideoJobs, public_url: str):
-        self.runtime, self.jobs, self.public_url = runtime, jobs, public_url.rstrip("/")
+    def __init__(self, jobs: VideoJobs, public_url: str):
+        self.jobs, self.public_url = jobs, public_url.rstrip("/")
 
     async def on_request_headers(self, ctx: RequestContext) -> None:
-        op = operation(ctx.path)
-        if op is None:
-            return
-        kind, job_id = op
+        kind, job_id = operation(ctx.path)
         if kind == "create":
             if ctx.method != "POST":
                 raise _method_not_allowed(ctx, "POST")
@@ -90,7 +85,7 @@ class VideoPlugin(Plugin):
         return job
 
     async def _route_job(self, ctx: RequestContext, kind: str, job: VideoJob) -> None:
-        runtime = self.runtime.current
+        runtime = ctx.runtime
         model, upstream = runtime.models.get(job.model), runtime.upstreams.get(job.provider)
         if model is None or upstream is None:
             raise Reject(410, f"The model `{job.model}` that made video {job.id} is no longer served.",
@@ -105,7 +100,7 @@ class VideoPlugin(Plugin):
     async def on_request_body(self, ctx: RequestContext, body: bytes) -> None:
         if ctx.method != "POST" or operation(ctx.path) != ("create", ""):
             return
-        runtime = self.runtime.current
+        runtime = ctx.runtime
         request = media_request.parse(body)
         model = resolve(runtime, request["model"], "video")
         request = media_request.check_video(request)
@@ -116,30 +111,30 @@ class VideoPlugin(Plugin):
     async def on_response_body(self, ctx: RequestContext, chunk: bytes, end: bool) -> None:
         state = ctx.state
         # Errors (status >= 400, recorded by metering) are metering's to answer.
-        if "video_op" not in state or state.get("status", 0) >= 400:
+        if state.video_op is None or (state.status or 0) >= 400:
             return
         answer = minimax_media.read(chunk)
         state.update(cost_nanos=0, usage={})
-        if state["video_op"] == "create":
-            job = await self.jobs.create(ctx.identity.account_id, state["model"].name, state["model"].provider,
+        if state.video_op == "create":
+            job = await self.jobs.create(ctx.identity.account_id, state.model.name, state.model.provider,
                                          minimax_media.task_id(answer))
-            state["units_served"] = 1  # its quota tokens stay reserved until it is done or failed
+            state.units_served = 1  # its quota tokens stay reserved until it is done or failed
             reply(ctx, self.view(job))
-        elif state["video_op"] == "status":
+        elif state.video_op == "status":
             reply(ctx, self.view(await self._polled(state, answer)))
         else:
-            job = state["video_job"]
+            job = state.video_job
             reply(ctx, {"id": job.id, "object": "video.content", "url": minimax_media.download_url(answer)})
 
-    async def _polled(self, state: dict, answer: dict) -> VideoJob:
-        job = state["video_job"]
+    async def _polled(self, state: RequestState, answer: dict) -> VideoJob:
+        job = state.video_job
         status, file_id, error = minimax_media.video_status(answer)
         if status == "completed":
             if await self.jobs.complete(job.id, file_id):  # the first poll to see it done bills it
-                state.update(cost_nanos=state["model"].unit_nanos, meter=True, units_served=1)
+                state.update(cost_nanos=state.model.unit_nanos, meter=True, units_served=1)
         elif status != job.status:
             if await self.jobs.set_status(job.id, status, error) and status == "failed":
-                state["quota_refund"] = (job.created, state["model"].unit_tokens)
+                state.quota_refund = (job.created, state.model.unit_tokens)
         return replace(job, status=status, file_id=file_id or job.file_id, error=error)
 
     def view(self, job: VideoJob) -> dict:

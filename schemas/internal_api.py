@@ -10,7 +10,34 @@ CLEW_INTERNAL_SECRET, so they need no secret of their own, and neither reveals i
 """
 import hashlib
 import hmac
+from dataclasses import dataclass
 from pathlib import Path
+
+@dataclass(frozen=True)
+class AiEndpoint:
+    """An AI endpoint: where clients send it. Envoy runs ext_proc on these paths (the renderer's AI
+    routes); the sidecar picks the endpoint's plugin chain by the same paths (plugins.endpoints)."""
+    name: str
+    paths: tuple[str, ...]          # exact paths
+    prefixes: tuple[str, ...] = ()  # paths under which the endpoint serves resources of its own
+
+    def serves(self, path: str) -> bool:
+        return path in self.paths or path.startswith(self.prefixes)
+
+
+AI_ENDPOINTS = (
+    AiEndpoint("chat", ("/v1/chat/completions",)),
+    AiEndpoint("images", ("/v1/images/generations",)),
+    # A video job's status and content: /v1/video/generations/{id}[/content].
+    AiEndpoint("video", ("/v1/video/generations",), ("/v1/video/generations/",)),
+)
+
+
+def ai_endpoint(path: str) -> AiEndpoint | None:
+    """The endpoint a request path (its query left out) names, or None."""
+    path = path.split("?", 1)[0]
+    return next((endpoint for endpoint in AI_ENDPOINTS if endpoint.serves(path)), None)
+
 
 CLIENT_HEADER_PREFIX = "x-clew-"  # request headers the gateway owns; clients' are dropped before routing
 

@@ -13,6 +13,7 @@ Order matters: Envoy takes the first match, so specific routes come before the c
 from dataclasses import dataclass, field
 
 from schemas.internal_api import (
+    AI_ENDPOINTS,
     PROVIDER_HEADER,
     ROUTE_TOKEN_HEADER,
     provider_cluster,
@@ -24,8 +25,9 @@ from schemas.upstreams import Upstream
 from .routers import masks
 
 CONTROL_PLANE = "control_plane"
-AI_PATHS = ("/v1/chat/completions", "/v1/images/generations", "/v1/video/generations")
-AI_PREFIXES = ("/v1/video/generations/",)  # a video job's status and content: /v1/video/generations/{id}[/content]
+# Where the AI endpoints are (schemas.internal_api.AI_ENDPOINTS, which the sidecar picks its chains by).
+AI_PATHS = tuple(path for endpoint in AI_ENDPOINTS for path in endpoint.paths)
+AI_PREFIXES = tuple(prefix for endpoint in AI_ENDPOINTS for prefix in endpoint.prefixes)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from control_plane import clock
 from control_plane.provider_keys import store
 from plugins.byok import ByokPlugin, ProviderKeys, fee_fraction
-from plugins.context import Reject, RequestContext
+from plugins.context import Reject, RequestContext, RequestState
 from plugins.identity_store import IdentityStore
 from plugins.metering import MeteringPlugin, byok_cost_nanos, charged_nanos
 from plugins.runtime_config import ModelRoute
@@ -40,7 +40,7 @@ def test_byok_cost_is_the_fee_share_rounded_down_to_a_nano_dollar(pool, fee, cha
 
 
 def test_pool_requests_pay_the_pool_price_whatever_the_fee():
-    assert charged_nanos({"key_source": "pool", "platform_fee": Fraction(1, 40)}, 1000) == 1000
+    assert charged_nanos(RequestState(key_source="pool", platform_fee=Fraction(1, 40)), 1000) == 1000
 
 
 def _byok_context(percent: str) -> RequestContext:
@@ -52,7 +52,7 @@ def _byok_context(percent: str) -> RequestContext:
 
 def test_cost_header_of_a_byok_request_is_the_platform_fee():
     ctx = _byok_context("2.5")
-    MeteringPlugin(sink=None, runtime=None)._price_json(ctx, json.dumps({"usage": USAGE}).encode())
+    MeteringPlugin(sink=None)._price_json(ctx, json.dumps({"usage": USAGE}).encode())
     assert ctx.mutation.set_headers["x-cost-usd"] == "0.12962925"  # 2.5 % of $5.18517
 
 
@@ -66,7 +66,7 @@ class _Sink:
 
 async def test_ledger_event_of_a_byok_request_carries_its_source_and_fee():
     sink = _Sink()
-    await MeteringPlugin(sink, runtime=None).on_complete(_byok_context("2.5"))
+    await MeteringPlugin(sink).on_complete(_byok_context("2.5"))
     [event] = sink.events
     assert (event.key_source, event.cost_nanos, event.prompt_tokens) == ("byok", 129_629_250, 123457)
 
@@ -81,12 +81,13 @@ class _Keys:
 
 
 def _runtime(percent: str) -> SimpleNamespace:
-    return SimpleNamespace(current=SimpleNamespace(config=GatewayConfig({"byok": {"platform_fee_percent": percent}})))
+    return SimpleNamespace(config=GatewayConfig({"byok": {"platform_fee_percent": percent}}))
 
 
-def _routed_context(model: ModelRoute, **state) -> RequestContext:
+def _routed_context(model: ModelRoute, percent: str = "2.5", **state) -> RequestContext:
     """A chat request as the router left it: pool key set, key source pool."""
-    ctx = RequestContext("POST", "/v1/chat/completions", {}, identity=Identity("acct_1", "pro", "session"))
+    ctx = RequestContext("POST", "/v1/chat/completions", {}, identity=Identity("acct_1", "pro", "session"),
+                         runtime=_runtime(percent))
     ctx.state.update(model=model, key_source="pool", **state)
     ctx.mutation.set_headers["authorization"] = "Bearer pool-key"
     return ctx
@@ -94,16 +95,16 @@ def _routed_context(model: ModelRoute, **state) -> RequestContext:
 
 async def test_plugin_sends_the_own_key_and_marks_the_request_with_the_configured_fee():
     ctx = _routed_context(GPT)
-    await ByokPlugin(_Keys(), _runtime("2.5")).on_request_body(ctx, b"")
+    await ByokPlugin(_Keys()).on_request_body(ctx, b"")
     assert ctx.mutation.set_headers["authorization"] == "Bearer sk-own-openai"
-    assert (ctx.state["key_source"], ctx.state["platform_fee"]) == ("byok", Fraction(1, 40))
+    assert (ctx.state.key_source, ctx.state.platform_fee) == ("byok", Fraction(1, 40))
 
 
 @pytest.mark.parametrize("model,state", [(DEEPSEEK, {}), (GPT, {"routed": True})])
 async def test_plugin_leaves_the_pool_key_without_an_own_key_or_for_a_router(model, state):
     ctx = _routed_context(model, **state)
-    await ByokPlugin(_Keys(), _runtime("2.5")).on_request_body(ctx, b"")
-    assert ctx.mutation.set_headers["authorization"] == "Bearer pool-key" and ctx.state["key_source"] == "pool"
+    await ByokPlugin(_Keys()).on_request_body(ctx, b"")
+    assert ctx.mutation.set_headers["authorization"] == "Bearer pool-key" and ctx.state.key_source == "pool"
 
 
 async def test_a_key_that_does_not_open_is_refused_not_replaced_by_the_pool_key():
@@ -112,7 +113,7 @@ async def test_a_key_that_does_not_open_is_refused_not_replaced_by_the_pool_key(
             raise SealBroken("no")
 
     with pytest.raises(Reject) as raised:
-        await ByokPlugin(Broken(), _runtime("0")).on_request_body(_routed_context(GPT), b"")
+        await ByokPlugin(Broken()).on_request_body(_routed_context(GPT, "0"), b"")
     assert raised.value.code == "byok_key_unreadable"
 
 

@@ -4,7 +4,7 @@ import logging
 import pytest
 from prometheus_client import REGISTRY
 
-from plugins.context import RequestContext
+from plugins.context import RequestContext, RequestState
 from plugins.request_log import RequestLogPlugin, upstream_error
 from plugins.runtime_config import ModelRoute
 from schemas.identity import Identity
@@ -24,13 +24,13 @@ from schemas.pricing import TokenPrice
     ({}, None),  # never reached a provider (rejected, or the client left first)
 ])
 def test_upstream_error_reason(state, reason):
-    assert upstream_error(state) == reason
+    assert upstream_error(RequestState(**state)) == reason
 
 
 def _context(**state) -> RequestContext:
     ctx = RequestContext(method="POST", path="/v1/chat/completions?x=secret", headers={}, request_id="req-123",
                          identity=Identity("acct_1", "pro", "api_key", "key_1"))
-    ctx.state.update(state)
+    ctx.state.update(**state)
     return ctx
 
 

@@ -2,6 +2,7 @@
 measured for billing a stream cut short, usage priced and dropped when the client did not ask."""
 import json
 
+from plugins.context import RequestState
 from plugins.sse import UsageStream
 from plugins.usage_estimate import Counted, counted, prompt_tokens
 
@@ -59,7 +60,7 @@ def test_a_stream_cut_before_its_usage_counts_the_prompt_estimate_and_the_relaye
     stream = _stream()
     stream.feed(_chunk({"content": "x" * 41}))
     request = {"messages": [{"role": "user", "content": "Hello!"}]}
-    state = {"sse": stream, "request": request, "usage": {}}
+    state = RequestState(sse=stream, request=request, usage={})
     assert counted(state) == Counted(prompt_tokens(request), 11, 0, estimated=True)
     assert prompt_tokens(request) == 4 + 2
 
@@ -67,7 +68,7 @@ def test_a_stream_cut_before_its_usage_counts_the_prompt_estimate_and_the_relaye
 def test_a_stream_whose_usage_arrived_counts_the_providers_usage():
     stream = _stream()
     stream.feed(_chunk({"content": "x" * 41}) + _usage_chunk())
-    state = {"sse": stream, "request": {"messages": []}, "usage": stream.usage}
+    state = RequestState(sse=stream, request={"messages": []}, usage=stream.usage)
     assert counted(state) == Counted(7, 3)
 
 
