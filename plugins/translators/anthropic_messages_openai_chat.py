@@ -89,7 +89,8 @@ def _sampling(body: dict) -> dict:
             raise invalid("stop_sequences: Input should be a valid list of strings", "stop_sequences", "invalid_type")
         if stops:
             options["stop"] = stops
-    user = (body.get("metadata") or {}).get("user_id") if isinstance(body.get("metadata"), dict) else None
+    metadata = body.get("metadata")
+    user = metadata.get("user_id") if isinstance(metadata, dict) else None
     if isinstance(user, str) and user:
         options["user"] = user
     return options
@@ -395,7 +396,7 @@ class StreamTranslator:
     def error(self, status: int, message: str, code: str | None = None, type_: str | None = None) -> list[bytes]:
         """An error after the stream began: Anthropic sends an `error` event (the SDK raises it)."""
         self._ended = True
-        return [sse_frame("error", client_error(status, message, code, type_)[1])]
+        return [stream_error(message, code, status, type_)]
 
     def _start(self) -> list[bytes]:
         if self._started:
@@ -465,3 +466,7 @@ def client_error(status: int, message: str, code: str | None = None, type_: str 
     kind = ERROR_TYPES.get(status) or ("api_error" if status >= 500 else "invalid_request_error")
     return status, {"type": "error", "error": {"type": kind, "message": message}}
 
+
+def stream_error(message: str, code: str | None = None, status: int = 502, type_: str | None = None) -> bytes:
+    """An error told inside a started stream: Anthropic's `error` event (the SDK raises it)."""
+    return sse_frame("error", client_error(status, message, code, type_)[1])

@@ -363,6 +363,7 @@ def test_an_error_mid_stream_is_an_error_event_the_sdk_raises():
                                                                            "upstream_error")
     assert events(frames)[-1] == ("error", {"type": "error", "error": {"type": "api_error",
                                                                        "message": "The provider failed."}})
+    assert frames[-1] == translator.stream_error("The provider failed.", "upstream_error")
     client = anthropic_client(lambda body: sse_answer(frames))
     with pytest.raises(anthropic.APIStatusError, match="The provider failed"):
         with client.messages.stream(model="m", max_tokens=10, messages=[{"role": "user", "content": "Hi"}]) as s:
