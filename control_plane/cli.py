@@ -22,7 +22,7 @@ def _load_config(settings: Settings) -> gateway.GatewayConfig:
 
 
 def render(settings: Settings, config: gateway.GatewayConfig, env=os.environ):
-    from control_plane.envoy_config import render as envoy_render
+    from envoy_config import render as envoy_render
     return envoy_render.write(config, settings, env)
 
 

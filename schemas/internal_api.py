@@ -13,6 +13,7 @@ import hmac
 from dataclasses import dataclass
 from pathlib import Path
 
+
 @dataclass(frozen=True)
 class AiEndpoint:
     """An AI endpoint: where clients send it. Envoy runs ext_proc on these paths (the renderer's AI

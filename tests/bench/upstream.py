@@ -17,8 +17,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-from control_plane.envoy_config import render
 from control_plane.supervisor import envoy_binary
+from envoy_config import render
 from schemas import gateway
 from tests.support.ports import free_port
 from tests.support.stack import ROOT

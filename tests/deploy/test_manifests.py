@@ -228,8 +228,12 @@ def test_dockerfile_copies_only_what_the_repository_has_and_does_not_ignore():
 
 def test_dockerfile_copies_everything_the_package_build_reads():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    packages = {p.rstrip("*") for p in project["tool"]["setuptools"]["packages"]["find"]["include"]}
-    assert {"pyproject.toml", project["project"]["readme"], *packages} <= set(_copied())
+    find = project["tool"]["setuptools"]["packages"]["find"]
+    folders = [w for w in find.get("where", ["."]) if w != "."]  # package folders besides the root (envoy/)
+    packages = {p.rstrip("*") for p in find["include"]}
+    at_root = {p for p in packages if (ROOT / p).is_dir()}
+    assert all(any((ROOT / f / p).is_dir() for f in folders) for p in packages - at_root), packages - at_root
+    assert {"pyproject.toml", project["project"]["readme"], *at_root, *folders} <= set(_copied())
     assert "gateway.yaml" in _copied()  # the default CLEW_CONFIG
 
 

@@ -3,7 +3,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from control_plane.envoy_config.routes import route_table
+from envoy_config.routes import route_table
 from plugins.context import Reject, RequestContext
 from plugins.endpoints import ENDPOINTS, AllowedMethods, Dependencies, Endpoints
 from plugins.fallback import FallbackPlugin

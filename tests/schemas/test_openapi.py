@@ -11,7 +11,7 @@ import schemathesis
 from openapi_spec_validator import validate
 
 from control_plane.app import create_app
-from control_plane.envoy_config.routes import AI_PATHS, AI_PREFIXES, MANAGEMENT_ROUTES
+from envoy_config.routes import AI_PATHS, AI_PREFIXES, MANAGEMENT_ROUTES
 from schemas.gateway import ConfigFile
 from schemas.openapi import document
 from schemas.settings import Settings

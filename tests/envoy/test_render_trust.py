@@ -4,9 +4,9 @@ import stat
 
 import yaml
 
-from control_plane.envoy_config import render as envoy_render
+from envoy_config import render as envoy_render
 from schemas import internal_api
-from tests.envoy_config.test_render import (
+from tests.envoy.test_render import (
     EXT_AUTHZ,
     EXT_PROC,
     INTERNAL_SECRET,

@@ -1,7 +1,7 @@
 """What the rendered Envoy config gives operators: a JSON access log, health checks against the
 components' /readyz, request ids on responses, and an ops listener for probes and Prometheus."""
-from control_plane.envoy_config import render as envoy_render
-from tests.envoy_config.test_render import hcm, make_config, make_settings, run_validate
+from envoy_config import render as envoy_render
+from tests.envoy.test_render import hcm, make_config, make_settings, run_validate
 from tests.support.ports import free_port
 
 

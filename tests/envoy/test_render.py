@@ -20,9 +20,9 @@ from aiohttp import web
 from cryptography import x509
 from envoy.service.auth.v3 import external_auth_pb2, external_auth_pb2_grpc
 
-from control_plane.envoy_config import render as envoy_render
-from control_plane.envoy_config.routes import route_table
-from control_plane.envoy_config.tls import ensure_self_signed, resolve_tls_paths
+from envoy_config import render as envoy_render
+from envoy_config.routes import route_table
+from envoy_config.tls import ensure_self_signed, resolve_tls_paths
 from schemas import internal_api
 from schemas.gateway import GatewayConfig
 from schemas.settings import Settings

@@ -1,8 +1,8 @@
 """Envoy's own replies say what kind of failure it was, never the details behind it."""
 import json
 
-from control_plane.envoy_config.access_log import ACCESS_LOG_FORMAT
-from control_plane.envoy_config.local_replies import local_reply_config
+from envoy_config.access_log import ACCESS_LOG_FORMAT
+from envoy_config.local_replies import local_reply_config
 
 
 def test_no_local_reply_body_echoes_response_code_details():
