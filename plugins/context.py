@@ -48,6 +48,7 @@ class RequestState:
     platform_fee: Fraction = Fraction(0)  # BYOK: the share of the pool price charged
     # Quota.
     units: int | None = None             # images asked for, a video to make: reserved at unit_tokens each
+    reserve_tokens: int | None = None    # what to reserve, when the endpoint's plugin estimated it (embeddings)
     units_served: int = 0                # images returned, a video made
     quota_reservation: tuple[str, int] | None = None  # (month, tokens reserved)
     quota_refund: tuple[float, int] | None = None     # (unix time reserved, tokens): a failed video's

@@ -63,6 +63,8 @@ class QuotaPlugin(Plugin):
         state = ctx.state
         if state.key_source == "byok" or state.model is None:  # only tokens we pay for
             return None
+        if state.reserve_tokens is not None:  # estimated by the endpoint's plugin (embeddings: their input)
+            return state.reserve_tokens
         if state.units is not None:  # images asked for, a video to make
             return state.units * state.model.unit_tokens
         if state.request is None:  # a video's status or content: nothing to count
