@@ -28,6 +28,7 @@ class AiEndpoint:
 
 AI_ENDPOINTS = (
     AiEndpoint("chat", ("/v1/chat/completions",)),
+    AiEndpoint("embeddings", ("/v1/embeddings",)),
     AiEndpoint("images", ("/v1/images/generations",)),
     # A video job's status and content: /v1/video/generations/{id}[/content].
     AiEndpoint("video", ("/v1/video/generations",), ("/v1/video/generations/",)),
