@@ -17,6 +17,7 @@ from plugins.auth import AuthPlugin
 from plugins.byok import ByokPlugin
 from plugins.chain import Chain, Plugin
 from plugins.context import Reject, RequestContext
+from plugins.embeddings import EmbeddingsPlugin
 from plugins.fallback import FallbackPlugin
 from plugins.images import ImagesPlugin
 from plugins.metering import MeteringPlugin
@@ -54,6 +55,8 @@ class EndpointSpec:
 ENDPOINTS = (
     EndpointSpec("chat", lambda d: [FallbackPlugin(d.cooldowns), RouterPlugin(chat_request.parse),
                                     ByokPlugin(d.provider_keys)], client_api="openai_chat"),
+    EndpointSpec("embeddings", lambda d: [EmbeddingsPlugin(), ByokPlugin(d.provider_keys)],
+                 client_api="openai_embeddings"),
     EndpointSpec("embeddings", lambda d: [EmbeddingsPlugin(), ByokPlugin(d.provider_keys)],
                  client_api="openai_embeddings"),
     EndpointSpec("images", lambda d: [ImagesPlugin()]),

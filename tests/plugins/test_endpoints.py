@@ -6,6 +6,7 @@ import pytest
 from envoy_config.routes import route_table
 from plugins.context import Reject, RequestContext
 from plugins.embeddings import EmbeddingsPlugin
+from plugins.embeddings import EmbeddingsPlugin
 from plugins.endpoints import ENDPOINTS, AllowedMethods, Dependencies, Endpoints
 from plugins.fallback import FallbackPlugin
 from plugins.images import ImagesPlugin
@@ -33,6 +34,7 @@ def test_envoys_ai_routes_are_the_endpoints_paths():
 @pytest.mark.parametrize("path, name, own", [
     ("/v1/chat/completions", "chat", (FallbackPlugin, RouterPlugin)),
     ("/v1/chat/completions?x=1", "chat", (FallbackPlugin, RouterPlugin)),
+    ("/v1/embeddings", "embeddings", (EmbeddingsPlugin,)),
     ("/v1/images/generations", "images", (ImagesPlugin,)),
     ("/v1/video/generations", "video", (VideoPlugin,)),
     ("/v1/video/generations/vid_1/content", "video", (VideoPlugin,)),
@@ -41,11 +43,11 @@ def test_the_path_picks_the_endpoint_and_its_plugins(path, name, own):
     endpoint = _endpoints().for_path(path)
     kinds = {type(plugin) for plugin in endpoint.chain.plugins}
     assert endpoint.name == name and set(own) <= kinds
-    others = {RouterPlugin, ImagesPlugin, VideoPlugin} - set(own)
+    others = {RouterPlugin, EmbeddingsPlugin, ImagesPlugin, VideoPlugin} - set(own)
     assert not kinds & others  # no plugin of another endpoint runs (nor has to test the path)
 
 
-@pytest.mark.parametrize("path", ["/v1/chat/completionsX", "/v1/embeddings", "/", "/v1/video/generationsX"])
+@pytest.mark.parametrize("path", ["/v1/chat/completionsX", "/v1/embeddingsX", "/", "/v1/video/generationsX"])
 def test_a_path_of_no_endpoint_has_no_chain(path):
     assert _endpoints().for_path(path) is None
 
