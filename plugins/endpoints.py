@@ -57,8 +57,6 @@ ENDPOINTS = (
                                     ByokPlugin(d.provider_keys)], client_api="openai_chat"),
     EndpointSpec("embeddings", lambda d: [EmbeddingsPlugin(), ByokPlugin(d.provider_keys)],
                  client_api="openai_embeddings"),
-    EndpointSpec("embeddings", lambda d: [EmbeddingsPlugin(), ByokPlugin(d.provider_keys)],
-                 client_api="openai_embeddings"),
     EndpointSpec("images", lambda d: [ImagesPlugin()]),
     EndpointSpec("video", lambda d: [VideoPlugin(d.video_jobs, d.public_url)], methods=None),
 )

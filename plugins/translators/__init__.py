@@ -14,7 +14,6 @@ from plugins.context import Reject
 from plugins.translators import openai_chat_openai_chat
 from plugins.translators.base import ClientStream, Translator, Usage
 from plugins.translators.openai_embeddings_openai_chat import TRANSLATOR as OPENAI_EMBEDDINGS
-from plugins.translators.openai_embeddings_openai_chat import TRANSLATOR as OPENAI_EMBEDDINGS
 from schemas.errors import error_body
 
 __all__ = ["ClientStream", "Translator", "Usage", "client_error", "for_provider", "register", "registered"]

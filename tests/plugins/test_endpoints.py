@@ -6,7 +6,6 @@ import pytest
 from envoy_config.routes import route_table
 from plugins.context import Reject, RequestContext
 from plugins.embeddings import EmbeddingsPlugin
-from plugins.embeddings import EmbeddingsPlugin
 from plugins.endpoints import ENDPOINTS, AllowedMethods, Dependencies, Endpoints
 from plugins.fallback import FallbackPlugin
 from plugins.images import ImagesPlugin
