@@ -3,6 +3,7 @@
 Non-streaming responses get `X-Cost-USD`; streams get the cost in the body (see plugins.sse).
 Only what went upstream is metered: Envoy's own replies (no route, connect failure) are not.
 A request sent with the account's own key (BYOK, plugins.byok) is charged the platform fee only.
+Prompt tokens the provider reports as read from its cache are priced at the model's `cached_input`.
 A stream that ends early is billed for its prompt and the completion it relayed, estimated where
 the provider's usage never arrived (plugins.usage_estimate). The provider's own rate-limit and
 account headers stay here: the client sees ours (plugins.rate_limit).
@@ -29,10 +30,11 @@ PROVIDER_HEADER_PREFIXES = ("x-ratelimit-", "x-rate-limit-", "ratelimit", "anthr
                             "openai-organization", "openai-project")
 
 
-def _tokens(translator, usage: dict) -> tuple[int, int]:
-    """(input, output) tokens of the provider's usage, as the request's translator reads it."""
+def _tokens(translator, usage: dict) -> tuple[int, int, int]:
+    """(input, output, cached input) tokens of the provider's usage, as the request's translator reads it:
+    what TokenPrice.cost_nanos takes (cached tokens are part of the input, at the cached price)."""
     normalized = translator.usage(usage)
-    return normalized.input_tokens, normalized.output_tokens
+    return normalized.input_tokens, normalized.output_tokens, normalized.cached_input_tokens
 
 
 def byok_cost_nanos(pool_nanos: int, fee: Fraction) -> int:
@@ -172,7 +174,10 @@ class MeteringPlugin(Plugin):
         count = counted(state)
         prompt, completion = count.prompt_tokens, count.completion_tokens
         # Plugins pricing other things than tokens (images, videos) leave their pool price here.
-        pool_nanos = state.cost_nanos if state.cost_nanos is not None else model.price.cost_nanos(prompt, completion)
+        # Cached prompt tokens as the provider reported them; none in an estimate (no usage arrived).
+        cached = 0 if count.estimated else (ctx.translator or OPENAI_CHAT).usage(state.usage).cached_input_tokens
+        pool_nanos = state.cost_nanos if state.cost_nanos is not None else model.price.cost_nanos(
+            prompt, completion, cached)
         cost = charged_nanos(state, pool_nanos)
         event = UsageEvent(request_id=ctx.request_id, account_id=identity.account_id, key_id=identity.key_id,
                            key_source=state.key_source, model=model.name, provider=model.provider,
@@ -180,10 +185,11 @@ class MeteringPlugin(Plugin):
                            status=state.final_status if state.final_status is not None else state.status,
                            latency_ms=int((time.monotonic() - ctx.started) * 1000),
                            streamed=stream is not None, created_at=time.time(), unit_tokens=count.unit_tokens)
-        labels = (model.name, model.provider, identity.tier)
+        labels = (model.name, model.provider, identity.tier, ctx.endpoint.name if ctx.endpoint else "")
         REQUESTS.labels(*labels, str(event.status)).inc()
         TOKENS.labels(*labels, "prompt").inc(prompt)
         TOKENS.labels(*labels, "completion").inc(completion)
+        TOKENS.labels(*labels, "cached_prompt").inc(cached)
         COST.labels(*labels).inc(cost / 1e9)
         if state.meter:  # False: a plugin bills this work elsewhere (a video is billed once)
             await self.sink.publish(event)

@@ -9,10 +9,11 @@ CACHE_LOOKUPS = Counter("clew_sidecar_identity_cache_lookups_total", "Identity c
 CHANGE_FEED_ERRORS = Counter("clew_sidecar_change_feed_errors_total", "Failed polls of the account change feed")
 
 # The AI data plane. Labels are bounded sets from gateway.yaml: never an account, key or request id.
+# `endpoint` is the AI endpoint's name (plugins.endpoints: chat, embeddings, images...).
 REQUESTS = Counter("clew_requests_total", "AI requests that reached a provider",
-                   ["model", "provider", "tier", "status"])
-TOKENS = Counter("clew_tokens_total", "Tokens reported by providers", ["model", "provider", "tier", "kind"])
-COST = Counter("clew_cost_usd_total", "Cost of AI requests in USD", ["model", "provider", "tier"])
+                   ["model", "provider", "tier", "endpoint", "status"])
+TOKENS = Counter("clew_tokens_total", "Tokens reported by providers", ["model", "provider", "tier", "endpoint", "kind"])
+COST = Counter("clew_cost_usd_total", "Cost of AI requests in USD", ["model", "provider", "tier", "endpoint"])
 REJECTIONS = Counter("clew_sidecar_rejections_total", "AI requests refused by the sidecar, by reason", ["reason"])
 UPSTREAM_LATENCY = Histogram("clew_upstream_response_seconds", "Time from request to the provider's response headers",
                              ["provider"], buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120))

@@ -16,6 +16,9 @@ from schemas.errors import error_body
 class OpenAIEmbeddingsToOpenAIChat:
     client_api, provider_api = "openai_embeddings", "openai_chat"
 
+    def for_request(self, body: dict) -> OpenAIEmbeddingsToOpenAIChat:
+        return self  # nothing of the request is echoed
+
     def request(self, body: dict, model) -> dict:
         return {**body, "model": model.upstream_model}
 

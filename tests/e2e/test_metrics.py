@@ -63,9 +63,10 @@ async def test_metrics_are_not_reachable_through_envoy(client, base):
 
 async def test_sidecar_counts_ai_requests_tokens_cost_and_rejections(client, gateway):
 
-    labels = 'model="deepseek-v4",provider="deepseek"'  # the exposition sorts labels by name
+    model = 'model="deepseek-v4",provider="deepseek"'  # the exposition sorts labels by name
+    labels = f'endpoint="chat",{model}'
     requests = f'clew_requests_total{{{labels},status="200",tier="free"}}'
-    tokens = f'clew_tokens_total{{kind="completion",{labels},tier="free"}}'
+    tokens = f'clew_tokens_total{{endpoint="chat",kind="completion",{model},tier="free"}}'
     limited = 'clew_sidecar_rejections_total{reason="rate_limit_exceeded"}'
     before = [await _sidecar_total(gateway, s) for s in (requests, tokens, limited)]
     account = await new_account(client, gateway.url)
@@ -76,3 +77,15 @@ async def test_sidecar_counts_ai_requests_tokens_cost_and_rejections(client, gat
     assert await _sidecar_total(gateway, f'clew_cost_usd_total{{{labels},tier="free"}}') > 0
     assert await _sidecar_total(gateway, 'clew_sidecar_ext_proc_phase_seconds_count{phase="request_body"}') > 0
     assert await _sidecar_total(gateway, 'clew_upstream_response_seconds_count{provider="deepseek"}') > 0
+
+
+async def test_sidecar_counts_requests_and_tokens_by_endpoint(client, gateway):
+    model = 'model="text-embedding-3-small",provider="openai"'
+    requests = f'clew_requests_total{{endpoint="embeddings",{model},status="200",tier="free"}}'
+    tokens = f'clew_tokens_total{{endpoint="embeddings",kind="prompt",{model},tier="free"}}'
+    before = [await _sidecar_total(gateway, s) for s in (requests, tokens)]
+    account = await new_account(client, gateway.url)
+    status, _, _ = await call(client, "POST", f"{gateway.url}/v1/embeddings", headers=account.bearer,
+                              json={"model": "text-embedding-3-small", "input": "x" * 40})
+    after = [await _sidecar_total(gateway, s) for s in (requests, tokens)]
+    assert status == 200 and [a - b for a, b in zip(after, before, strict=True)] == [1, 10]

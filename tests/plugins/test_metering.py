@@ -1,4 +1,7 @@
-"""What the metering plugin believes of a response's headers when it decides the bill."""
+"""What the metering plugin believes of a response's headers when it decides the bill, and how it prices cached
+prompt tokens (OpenAI's and DeepSeek's fields, buffered and streamed)."""
+import json
+
 from plugins.context import RequestContext
 from plugins.metering import MeteringPlugin
 from plugins.runtime_config import RuntimeConfig
@@ -32,3 +35,55 @@ async def test_a_routers_attempt_names_the_model_that_served():
     await MeteringPlugin(sink=None).on_response_headers(
         ctx, 200, {**FORGED, "x-clew-served-by": "groq/llama-3.1-8b", "x-clew-key-source": "pool"}, via_upstream=True)
     assert ctx.state.model.name == "groq/llama-3.1-8b" and ctx.state.key_source == "pool"
+
+
+def _priced_request(runtime: RuntimeConfig, model: str) -> RequestContext:
+    ctx = _direct_request(runtime)
+    ctx.state.model = runtime.current.models[model]
+    return ctx
+
+
+async def _json_cost(ctx: RequestContext, usage: dict) -> str:
+    plugin = MeteringPlugin(sink=None)
+    await plugin.on_response_headers(ctx, 200, {":status": "200", "content-type": "application/json"}, True)
+    ctx.begin_phase()
+    await plugin.on_response_body(ctx, json.dumps({"model": "x", "usage": usage}).encode(), end=True)
+    return ctx.mutation.set_headers["x-cost-usd"]
+
+
+async def test_deepseeks_cache_hit_tokens_alone_are_billed_at_the_cached_price():
+    runtime = RuntimeConfig(ROOT / "gateway.yaml", env={})
+    usage = {"prompt_tokens": 1000, "completion_tokens": 100, "prompt_cache_hit_tokens": 600,
+             "prompt_cache_miss_tokens": 400}
+    # deepseek-v4: 400 × $0.50 + 600 × $0.05 + 100 × $1.50, per 1M
+    assert await _json_cost(_priced_request(runtime, "deepseek-v4"), usage) == "0.00038"
+
+
+async def test_openais_cached_tokens_are_billed_at_the_cached_price():
+    runtime = RuntimeConfig(ROOT / "gateway.yaml", env={})
+    usage = {"prompt_tokens": 1000, "completion_tokens": 100, "prompt_tokens_details": {"cached_tokens": 600}}
+    # gpt-5.5: 400 × $10 + 600 × $1 + 100 × $40, per 1M
+    assert await _json_cost(_priced_request(runtime, "gpt-5.5"), usage) == "0.0086"
+
+
+async def test_cached_tokens_of_a_model_without_a_cached_price_are_billed_at_the_input_price():
+    runtime = RuntimeConfig(ROOT / "gateway.yaml", env={})
+    usage = {"prompt_tokens": 1000, "completion_tokens": 100, "prompt_tokens_details": {"cached_tokens": 600}}
+    # groq/llama4: 1000 × $0.50 + 100 × $1.00, per 1M
+    assert await _json_cost(_priced_request(runtime, "groq/llama4"), usage) == "0.0006"
+
+
+async def test_a_streams_cached_tokens_are_billed_at_the_cached_price_in_its_usage_and_comment():
+    runtime = RuntimeConfig(ROOT / "gateway.yaml", env={})
+    ctx = _priced_request(runtime, "deepseek-v4")
+    ctx.state.client_wants_usage = True
+    plugin = MeteringPlugin(sink=None)
+    await plugin.on_response_headers(ctx, 200, {":status": "200", "content-type": "text/event-stream"}, True)
+    usage = {"prompt_tokens": 1000, "completion_tokens": 100, "prompt_cache_hit_tokens": 600}
+    chunks = [{"model": "x", "choices": [{"index": 0, "delta": {"content": "hi"}}]},
+              {"model": "x", "choices": [], "usage": usage}]
+    body = b"".join(b"data: " + json.dumps(c).encode() + b"\n\n" for c in chunks) + b"data: [DONE]\n\n"
+    ctx.begin_phase()
+    await plugin.on_response_body(ctx, body, end=True)
+    out = ctx.mutation.body.split(b"\n\n")
+    assert b": x-cost-usd=0.00038" in out and json.loads(out[1][6:])["usage"]["cost_usd"] == "0.00038"
