@@ -110,3 +110,12 @@ class Reject(Exception):
         self.status, self.message, self.code, self.type, self.param = status, message, code, type_, param
         self.headers = headers or {}
         self.reason = reason or code or "rejected"  # for metrics: a small fixed set of values
+
+
+class Answer(Exception):
+    """Answer the request from the sidecar with `body` (JSON) and no provider call: what the gateway
+    knows itself (count_tokens). Never metered: nothing went upstream."""
+
+    def __init__(self, body: dict, status: int = 200):
+        super().__init__("answered by the gateway")
+        self.body, self.status = body, status

@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from plugins import chat_request, translators
+from plugins import chat_request, json_body, translators
 from plugins.auth import AuthPlugin
 from plugins.byok import ByokPlugin
 from plugins.chain import Chain, Plugin
 from plugins.context import Reject, RequestContext
+from plugins.count_tokens import CountTokensPlugin
 from plugins.embeddings import EmbeddingsPlugin
 from plugins.fallback import FallbackPlugin
 from plugins.images import ImagesPlugin
@@ -50,15 +51,25 @@ class EndpointSpec:
     plugins: Callable[[Dependencies], list[Plugin]]  # its own, beside the common ones
     methods: tuple[str, ...] | None = ("POST",)      # None: its plugins judge the method (per resource)
     client_api: str | None = None      # the API its clients speak, when translated to the provider's
+    counter: str = ""                  # its rate-limit counter: "" the account's one, shared by every endpoint
+
+
+def _chat_like(parse: Callable[[bytes], dict]) -> Callable[[Dependencies], list[Plugin]]:
+    """A chat model's endpoint, in whatever API: routers (clew/free...) with fallback, a model's provider, BYOK."""
+    return lambda d: [FallbackPlugin(d.cooldowns, parse), RouterPlugin(parse), ByokPlugin(d.provider_keys)]
 
 
 ENDPOINTS = (
-    EndpointSpec("chat", lambda d: [FallbackPlugin(d.cooldowns), RouterPlugin(chat_request.parse),
-                                    ByokPlugin(d.provider_keys)], client_api="openai_chat"),
+    EndpointSpec("chat", _chat_like(chat_request.parse), client_api="openai_chat"),
     EndpointSpec("embeddings", lambda d: [EmbeddingsPlugin(), ByokPlugin(d.provider_keys)],
                  client_api="openai_embeddings"),
     EndpointSpec("images", lambda d: [ImagesPlugin()]),
     EndpointSpec("video", lambda d: [VideoPlugin(d.video_jobs, d.public_url)], methods=None),
+    # Translated onto the provider's API (plugins.translators), which checks the request as its own API does.
+    EndpointSpec("messages", _chat_like(json_body.parse), client_api="anthropic_messages"),
+    EndpointSpec("count_tokens", lambda d: [CountTokensPlugin()], client_api="anthropic_messages",
+                 counter="count_tokens"),
+    EndpointSpec("responses", _chat_like(json_body.parse), client_api="openai_responses"),
 )
 
 
@@ -77,8 +88,8 @@ class AllowedMethods(Plugin):
                          "method_not_allowed", {"allow": allowed}, reason="method_not_allowed")
 
 
-def common_plugins(deps: Dependencies) -> list[Plugin]:
-    return [AuthPlugin(deps.identities, deps.jwt_secret), RateLimitPlugin(deps.windows),
+def common_plugins(deps: Dependencies, counter: str = "") -> list[Plugin]:
+    return [AuthPlugin(deps.identities, deps.jwt_secret), RateLimitPlugin(deps.windows, counter),
             QuotaPlugin(deps.quotas, deps.clock), MeteringPlugin(deps.sink), RequestLogPlugin()]
 
 
@@ -103,7 +114,7 @@ class Endpoints:
 
     @staticmethod
     def _build(spec: EndpointSpec, where: AiEndpoint, deps: Dependencies) -> Endpoint:
-        plugins = [*common_plugins(deps), *spec.plugins(deps)]
+        plugins = [*common_plugins(deps, spec.counter), *spec.plugins(deps)]
         if spec.methods is not None:
             plugins.append(AllowedMethods(spec.methods))
         return Endpoint(where, Chain(plugins), spec.client_api, translators.client_error(spec.client_api))

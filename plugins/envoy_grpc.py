@@ -19,7 +19,7 @@ from google.protobuf import text_format
 from google.rpc import code_pb2, status_pb2
 
 from plugins.chain import Chain
-from plugins.context import Reject, RequestContext
+from plugins.context import Answer, Reject, RequestContext
 from plugins.metrics import AUTH_FAILURES, CHECK_LATENCY, CHECKS, PHASE_LATENCY, REJECTIONS
 from plugins.request_log import log_check
 from schemas import identity
@@ -170,6 +170,13 @@ def _immediate(ctx: RequestContext, reject: Reject) -> ext_proc.ProcessingRespon
         body=body, details=f"{IMMEDIATE_DETAILS_PREFIX}{reject.reason}"))
 
 
+def _answered(ctx: RequestContext, answer: Answer) -> ext_proc.ProcessingResponse:
+    headers = {**ctx.response_headers, "content-type": "application/json", "x-tier": ctx.identity.tier}
+    return ext_proc.ProcessingResponse(immediate_response=ext_proc.ImmediateResponse(
+        status=http_status_pb2.HttpStatus(code=answer.status), headers=_header_mutation(headers),
+        body=json.dumps(answer.body).encode(), details=f"{IMMEDIATE_DETAILS_PREFIX}answered"))
+
+
 def _via_upstream(message) -> bool:
     attributes = message.attributes.get(EXT_PROC_FILTER)
     details = attributes.fields[RESPONSE_CODE_DETAILS].string_value if attributes else ""
@@ -250,6 +257,9 @@ class ExternalProcessorService(ext_proc_grpc.ExternalProcessorServicer):
             reply = await self._phase(ctx, phase, message)
         except Reject as reject:
             return self._rejected(ctx, reject), True
+        except Answer as answer:
+            ctx.state.final_status = answer.status
+            return _answered(ctx, answer), True
         except Exception:
             # A bug, not a verdict: escaping as a gRPC error would put its text in Envoy's reply.
             log.exception("the %s phase of request %s failed", phase, ctx.request_id)

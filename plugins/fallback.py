@@ -13,8 +13,9 @@ import binascii
 import json
 import logging
 import math
+from collections.abc import Callable
 
-from plugins import json_body, translators
+from plugins import translators
 from plugins.chain import Plugin
 from plugins.context import Reject, RequestContext
 from plugins.cooldowns import retry_after_seconds
@@ -66,39 +67,47 @@ class FallbackPlugin(Plugin):
     name = "fallback"
     priority = 810  # before the router: requests for a router never reach it
 
-    def __init__(self, cooldowns):
+    def __init__(self, cooldowns, parse: Callable[[bytes], dict]):
         self.cooldowns = cooldowns
+        self.parse = parse  # the endpoint's request body, checked as its API does
 
     async def on_request_body(self, ctx: RequestContext, body: bytes) -> None:
-        request = _parse(body)
+        try:
+            request = self.parse(body)
+        except Reject:
+            return  # the router answers malformed bodies
         runtime = ctx.runtime
-        spec = runtime.config.routers.get(request.get("model")) if request else None
+        spec = runtime.config.routers.get(request.get("model"))
         if spec is None:
             return
         name = request["model"]
-        _check_images(name, spec, request)
         candidates = [runtime.models[m] for m in spec["candidates"]]
+        stream, wants_usage, request = self._translate(ctx, request, candidates[0])
+        _check_images(name, spec, request)
         cooling = await self.cooldowns.remaining(sorted({c.provider for c in candidates}))
         mask = sum(1 << i for i, c in enumerate(candidates) if c.provider not in cooling)
         if not mask:
             raise _all_limited(name, min(cooling.values()))
-        self._rewrite(ctx, name, spec, request, candidates, mask)
-
-    def _rewrite(self, ctx, name, spec, request, candidates, mask) -> None:
         if spec.get("instruction"):
             request["messages"] = [{"role": "system", "content": spec["instruction"]}, *request["messages"]]
-        stream = request.get("stream") is True
-        options = request.get("stream_options")
-        # Asked before the gateway asks upstream for usage (always): the usage chunk is the client's only if it asked.
-        wants_usage = stream and isinstance(options, dict) and options.get("include_usage") is True
         first = candidates[(mask & -mask).bit_length() - 1]
         # Each attempt names its own candidate's model (Attempt.request_body); the rest is the first's.
-        ctx.translator = translators.for_provider(ctx.endpoint.client_api, ctx.runtime, first)
-        request = ctx.translator.request(request, first)
+        request["model"] = first.upstream_model
         ctx.state.update(request=request, model=first, router=name, stream=stream, key_source="pool",
                          client_wants_usage=wants_usage, routed=True)
         route_to(ctx, router_header_value(name, mask), request, {ACCOUNT: ctx.identity.account_id})
         ctx.mutation.remove_headers.append("authorization")  # each attempt sets its candidate's key
+
+    @staticmethod
+    def _translate(ctx: RequestContext, request: dict, candidate) -> tuple[bool, bool, dict]:
+        """The provider's (chat) request, from the endpoint's client API: the candidates all speak it."""
+        options = request.get("stream_options")
+        # Asked before the gateway asks upstream for usage (always): the usage chunk is the client's only if it asked.
+        wants_usage = isinstance(options, dict) and options.get("include_usage") is True
+        ctx.translator = translators.for_provider(ctx.endpoint.client_api, ctx.runtime, candidate).for_request(request)
+        request = ctx.translator.request(request, candidate)
+        stream = request.get("stream") is True
+        return stream, stream and wants_usage, request
 
     async def on_response_body(self, ctx: RequestContext, chunk: bytes, end: bool) -> None:
         # Every candidate Envoy tried was limited: answer with the soonest any of them frees up.
@@ -108,14 +117,6 @@ class FallbackPlugin(Plugin):
             providers = sorted({ctx.runtime.models[m].provider for m in spec["candidates"]})
             cooling = await self.cooldowns.remaining(providers)
             raise _all_limited(state.router, min(cooling.values(), default=1))
-
-
-def _parse(body: bytes) -> dict | None:
-    try:
-        request = json_body.parse(body)
-    except Reject:
-        return None  # the router answers malformed bodies
-    return request if isinstance(request.get("messages"), list) else None
 
 
 def _all_limited(name: str, seconds: float) -> Reject:

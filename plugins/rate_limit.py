@@ -4,6 +4,8 @@ Every AI response carries the limit's state, under the seed's names (X-RateLimit
 X-RateLimit-Remaining) and OpenAI's (x-ratelimit-limit-requests, x-ratelimit-remaining-requests,
 x-ratelimit-reset-requests), which SDKs and tools read; a request over the limit gets 429 with
 Retry-After. The provider's own headers of that kind never reach the client (plugins.metering).
+Every AI endpoint counts on the account's one counter, except those with a counter of their own
+(plugins.endpoints: Anthropic's count_tokens, which Anthropic too limits apart from messages).
 """
 import math
 
@@ -17,13 +19,15 @@ class RateLimitPlugin(Plugin):
     name = "rate_limit"
     priority = 900
 
-    def __init__(self, windows):
+    def __init__(self, windows, counter: str = ""):
         self.windows = windows
+        self.counter = counter  # "": the account's one counter, every endpoint's; else a counter of its own
 
     async def on_request_headers(self, ctx: RequestContext) -> None:
         tier = ctx.identity.tier
         limit = ctx.runtime.tier(tier)["requests_per_minute"]
-        verdict = await self.windows.hit(ctx.identity.account_id, limit, WINDOW_SECONDS, ctx.request_id)
+        subject = f"{ctx.identity.account_id}:{self.counter}" if self.counter else ctx.identity.account_id
+        verdict = await self.windows.hit(subject, limit, WINDOW_SECONDS, ctx.request_id)
         reset = max(1, math.ceil(verdict.reset_seconds))
         headers = {"x-ratelimit-limit": str(limit), "x-ratelimit-remaining": str(verdict.remaining),
                    "x-ratelimit-limit-requests": str(limit), "x-ratelimit-remaining-requests": str(verdict.remaining),

@@ -27,12 +27,14 @@ class RouterPlugin(Plugin):
         request = self.parse(body)
         runtime = ctx.runtime
         model = resolve(runtime, request["model"], "chat")  # 404 if unknown, 400 if an image or video model
-        translator = translators.for_provider(ctx.endpoint.client_api, runtime, model)
+        translator = translators.for_provider(ctx.endpoint.client_api, runtime, model).for_request(request)
         upstream = runtime.upstreams[model.provider]
-        stream = request.get("stream", False)
-        wants_usage = stream and (request.get("stream_options") or {}).get("include_usage") is True
+        options = request.get("stream_options")
+        # Read before the translator asks upstream for usage (always): the usage chunk is the client's if it asked.
+        wants_usage = isinstance(options, dict) and options.get("include_usage") is True
         provider_request = translator.request(request, model)
+        stream = provider_request.get("stream") is True
         ctx.translator = translator
         ctx.state.update(request=provider_request, model=model, stream=stream, key_source="pool",
-                         client_wants_usage=wants_usage)
+                         client_wants_usage=stream and wants_usage)
         route_to(ctx, model.provider, provider_request, pool_headers(upstream, upstream.path("chat")))

@@ -32,6 +32,9 @@ AI_ENDPOINTS = (
     AiEndpoint("images", ("/v1/images/generations",)),
     # A video job's status and content: /v1/video/generations/{id}[/content].
     AiEndpoint("video", ("/v1/video/generations",), ("/v1/video/generations/",)),
+    AiEndpoint("messages", ("/v1/messages",)),  # Anthropic's Messages API
+    AiEndpoint("count_tokens", ("/v1/messages/count_tokens",)),
+    AiEndpoint("responses", ("/v1/responses",)),  # OpenAI's Responses API
 )
 
 

@@ -33,7 +33,9 @@ async def handle_chat(request: web.Request) -> web.StreamResponse:
         return error.response()
     entry = {"id": None, "provider": provider, "path": request.path, "model": chat.model, "stream": chat.stream,
              "status": 0, "prompt_tokens": 0, "completion_tokens": 0, "cached_tokens": 0, "tool_call": None,
-             "key_sha256": key_fingerprint(key), "received_at": received_at, "disconnected": False}
+             "key_sha256": key_fingerprint(key), "received_at": received_at, "disconnected": False,
+             # Envoy passes its request id upstream: tests find the call of a translated answer by it.
+             "request_id": request.headers.get("x-request-id")}
     fault = _fault(state, options, provider, chat.model)
     delay_ms = options.latency_ms + fault.latency_ms
     if delay_ms:

@@ -11,8 +11,9 @@ plugins.translators.base.Translator, or a pure dict-mapping module adapted by Mo
 from __future__ import annotations
 
 from plugins.context import Reject
-from plugins.translators import openai_chat_openai_chat
+from plugins.translators import anthropic_messages_openai_chat, openai_chat_openai_chat, openai_responses_openai_chat
 from plugins.translators.base import ClientStream, Translator, Usage
+from plugins.translators.module import ModuleTranslator
 from plugins.translators.openai_embeddings_openai_chat import TRANSLATOR as OPENAI_EMBEDDINGS
 from schemas.errors import error_body
 
@@ -32,6 +33,8 @@ def registered() -> dict[tuple[str, str], Translator]:
 
 register(openai_chat_openai_chat.TRANSLATOR)
 register(OPENAI_EMBEDDINGS)
+register(ModuleTranslator(anthropic_messages_openai_chat, "anthropic_messages", "openai_chat"))
+register(ModuleTranslator(openai_responses_openai_chat, "openai_responses", "openai_chat"))
 
 
 def for_provider(client_api: str, runtime, model) -> Translator:

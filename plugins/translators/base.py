@@ -56,6 +56,9 @@ class Translator(Protocol):
     client_api: str    # "openai_chat", "anthropic_messages", "openai_responses"...
     provider_api: str  # a provider's `adapter` in gateway.yaml: "openai_chat"...
 
+    def for_request(self, body: dict) -> Translator:
+        """The translator for one client request (`body`): one whose answers may echo the request."""
+
     def request(self, body: dict, model: ModelRoute) -> dict:
         """The provider's request for the client's (checked) `body`, sent to `model`; a stream asks for usage."""
 

@@ -7,7 +7,10 @@ Such a module works on dicts only and exposes:
   event in, the client's SSE frames out) and `finish(usage: dict | None, cost_usd: str | None) -> list[bytes]`
   (the last frames, given the provider's usage and its price);
 - `client_error(status, message, code, type_) -> tuple[int, dict]`;
-- optionally `stream_error(message, code) -> bytes`, an error told inside a started stream.
+- optionally `stream_error(message, code) -> bytes`, an error told inside a started stream, or a
+  `StreamTranslator.error(status, message, code) -> list[bytes]` that also ends its stream's lifecycle;
+- optionally a `request=` parameter of `to_client_response` and `StreamTranslator`: the client's request,
+  whose fields the answer echoes (the Responses API does); `for_request` binds it per request.
 
 The adapter does the framing: it splits the provider's SSE stream into events, parses each one,
 keeps the latest usage (providers send it cumulative) and measures the completion text relayed, so
@@ -15,6 +18,7 @@ a stream cut short is billed like a chat stream (plugins.usage_estimate).
 """
 from __future__ import annotations
 
+import inspect
 import json
 
 from plugins.context import Reject
@@ -45,6 +49,8 @@ class TranslatedStream:
         return tokens_of_bytes(self.relayed_bytes)
 
     def error_event(self, message: str, code: str) -> bytes:
+        if hasattr(self.events, "error"):  # the translator closes its stream as its API does
+            return b"".join(self.events.error(502, message, code))
         if self._stream_error is not None:
             return self._stream_error(message, code)
         body = {"type": "error", "error": {"type": "api_error", "message": message, "code": code}}
@@ -71,8 +77,14 @@ class TranslatedStream:
 
 
 class ModuleTranslator:
-    def __init__(self, module, client_api: str, provider_api: str):
+    def __init__(self, module, client_api: str, provider_api: str, client_request: dict | None = None):
         self.module, self.client_api, self.provider_api = module, client_api, provider_api
+        self._echoes = "request" in inspect.signature(module.to_client_response).parameters
+        self._echo = {"request": client_request} if self._echoes and client_request is not None else {}
+
+    def for_request(self, body: dict) -> ModuleTranslator:
+        """This translator for one request: its answers echo the client's request where the API does."""
+        return ModuleTranslator(self.module, self.client_api, self.provider_api, body) if self._echoes else self
 
     def request(self, body: dict, model) -> dict:
         provider = self.module.to_provider_request(body, model.upstream_model)
@@ -88,10 +100,10 @@ class ModuleTranslator:
         if not isinstance(chat, dict):
             raise Reject(502, "The provider's answer could not be read: not a JSON object.", "upstream_error",
                          reason="upstream_invalid")
-        return encode(self.module.to_client_response(chat, model_id))
+        return encode(self.module.to_client_response(chat, model_id, **self._echo))
 
     def stream(self, model_id: str, request_id: str, client_wants_usage: bool, price: PriceUsage) -> TranslatedStream:
-        return TranslatedStream(self.module.StreamTranslator(model_id, request_id), price,
+        return TranslatedStream(self.module.StreamTranslator(model_id, request_id, **self._echo), price,
                                 getattr(self.module, "stream_error", None))
 
     def usage(self, usage: dict | None) -> Usage:

@@ -29,6 +29,9 @@ def normalized(usage: dict | None) -> Usage:
 class OpenAIChatToOpenAIChat:
     client_api = provider_api = "openai_chat"
 
+    def for_request(self, body: dict) -> OpenAIChatToOpenAIChat:
+        return self  # nothing of the request is echoed: the provider's answer already is the client's
+
     def request(self, body: dict, model) -> dict:
         body["model"] = model.upstream_model
         if body.get("stream") is True:  # always asked upstream: metering prices the usage chunk

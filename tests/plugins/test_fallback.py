@@ -1,8 +1,10 @@
 """The fallback plugin's answer when every candidate of a router is cooling down."""
+import json
 from types import SimpleNamespace
 
 import pytest
 
+from plugins import chat_request, json_body
 from plugins.context import Reject, RequestContext
 from plugins.cooldowns import MemoryCooldowns
 from plugins.fallback import Attempt, FallbackPlugin
@@ -11,18 +13,18 @@ from schemas.identity import Identity
 from tests.support.stack import ROOT
 
 
-def _request() -> RequestContext:
+def _request(client_api: str = "openai_chat") -> RequestContext:
     return RequestContext(method="POST", path="/v1/chat/completions", headers={},
                           identity=Identity("acct_1", "pro", "session"),
                           runtime=RuntimeConfig(ROOT / "gateway.yaml", env={}).current,
-                          endpoint=SimpleNamespace(client_api="openai_chat"))
+                          endpoint=SimpleNamespace(client_api=client_api))
 
 
 async def test_all_cooling_is_429_with_the_smallest_remaining_wait():
     cooldowns = MemoryCooldowns()
     for provider, seconds in (("groq", 29), ("nvidia", 14), ("mistral", 22)):
         await cooldowns.cool(provider, seconds)
-    plugin = FallbackPlugin(cooldowns)
+    plugin = FallbackPlugin(cooldowns, chat_request.parse)
     with pytest.raises(Reject) as raised:
         await plugin.on_request_body(_request(), b'{"model":"clew/free","messages":[{"role":"user","content":"hi"}]}')
     assert raised.value.status == 429 and raised.value.headers["retry-after"] == "14"
@@ -31,9 +33,19 @@ async def test_all_cooling_is_429_with_the_smallest_remaining_wait():
 async def test_a_cooling_candidate_is_left_out_of_the_subset():
     cooldowns = MemoryCooldowns()
     await cooldowns.cool("groq", 30)
-    plugin, ctx = FallbackPlugin(cooldowns), _request()
+    plugin, ctx = FallbackPlugin(cooldowns, chat_request.parse), _request()
     await plugin.on_request_body(ctx, b'{"model":"clew/free","messages":[{"role":"user","content":"hi"}]}')
     assert ctx.mutation.set_headers["x-clew-provider"] == "clew/free#6"  # candidates 1 and 2, not groq
+
+
+async def test_a_translated_request_for_a_router_goes_to_its_candidates_as_chat():
+    plugin, ctx = FallbackPlugin(MemoryCooldowns(), json_body.parse), _request("anthropic_messages")
+    await plugin.on_request_body(ctx, json.dumps({"model": "clew/free", "max_tokens": 50, "system": "Be brief.",
+                                                  "messages": [{"role": "user", "content": "hi"}]}).encode())
+    sent = json.loads(ctx.mutation.body)
+    assert sent["messages"] == [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}]
+    assert sent["max_tokens"] == 50 and ctx.translator.client_api == "anthropic_messages"
+    assert ctx.state.router == "clew/free" and ctx.state.request == sent
 
 
 class _Keys:

@@ -77,15 +77,17 @@ def test_every_documented_route_exists(tmp_path):
     assert not stale, f"schemas/openapi.yaml documents routes nobody serves: {sorted(stale)}"
 
 
-def test_every_error_answer_is_openai_shaped():
+def test_every_error_answer_is_openai_shaped_but_anthropics_apis():
     responses = document()["components"]["responses"]
     for path, item in document()["paths"].items():
+        # The Anthropic Messages API answers errors in Anthropic's shape, which its SDK reads.
+        shape = "AnthropicError" if path.startswith("/v1/messages") else "Error"
         for method, operation in ((m, o) for m, o in item.items() if m in METHODS):
             for status, response in operation["responses"].items():
                 if int(status) >= 400:
                     name = response["$ref"].rsplit("/", 1)[-1]
                     schema = responses[name]["content"]["application/json"]["schema"]
-                    assert schema == {"$ref": "#/components/schemas/Error"}, (method, path, status)
+                    assert schema == {"$ref": f"#/components/schemas/{shape}"}, (method, path, status)
     error = document()["components"]["schemas"]["Error"]["properties"]["error"]
     assert error["required"] == ["message", "type", "param", "code"]
 
