@@ -6,7 +6,7 @@ Such a module works on dicts only and exposes:
 - `StreamTranslator(model: str, request_id: str)` with `feed(chunk: dict) -> list[bytes]` (one provider
   event in, the client's SSE frames out) and `finish(usage: dict | None, cost_usd: str | None) -> list[bytes]`
   (the last frames, given the provider's usage and its price);
-- `client_error(status, message, code, type_) -> tuple[int, dict]`;
+- `client_error(status, message, code, type_, param) -> tuple[int, dict]`;
 - optionally `stream_error(message, code) -> bytes`, an error told inside a started stream, or a
   `StreamTranslator.error(status, message, code) -> list[bytes]` that also ends its stream's lifecycle;
 - optionally a `request=` parameter of `to_client_response` and `StreamTranslator`: the client's request,
@@ -111,4 +111,4 @@ class ModuleTranslator:
 
     def error(self, status: int, message: str, code: str | None, type_: str | None,
               param: str | None = None) -> tuple[int, dict]:
-        return self.module.client_error(status, message, code, type_)
+        return self.module.client_error(status, message, code, type_, param)

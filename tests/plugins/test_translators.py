@@ -87,7 +87,8 @@ FAKE = SimpleNamespace(
     to_provider_request=lambda body, model: {"model": model, "messages": body["input"], "stream": body["stream"]},
     to_client_response=lambda chat, model: {"model": model, "text": chat["choices"][0]["message"]["content"]},
     StreamTranslator=_Events,
-    client_error=lambda status, message, code, type_: (status, {"type": "error", "error": {"message": message}}))
+    client_error=lambda status, message, code, type_, param=None: (status, {"type": "error",
+                                                                            "error": {"message": message}}))
 
 
 def _chat_chunk(**body) -> bytes:
