@@ -1,8 +1,9 @@
 """The embeddings plugin: POST /v1/embeddings, OpenAI's embeddings API, to the provider's `embeddings_path`.
 
 The request is checked as OpenAI checks it (plugins.embeddings_request), against the model's
-`dimensions.max` in gateway.yaml; the model must be an embedding model (plugins.model_kind). The
-provider's request is the client's with the provider's model name, sent with the pool key (the BYOK
+`dimensions.max` in gateway.yaml; the model must be an embedding model (plugins.model_kind). Its answer
+must fit what Envoy holds whole to price it: a larger batch gets a 400 saying how to split it, before
+the provider bills it. The provider's request is the client's with the provider's model name, sent with the pool key (the BYOK
 plugin, after this one, swaps in the account's own key). The quota reserves the input's estimate:
 an embedding has no completion. Metering prices the answer's `usage.prompt_tokens` like a chat prompt
 and renames its `model` to the client's id (plugins.translators.openai_embeddings_openai_chat).
@@ -15,6 +16,12 @@ from plugins.provider_call import pool_headers, route_to
 from schemas.gateway import embedding_dimensions
 
 API = "embeddings"  # the `<api>_path` key of gateway.yaml's providers
+UNKNOWN_DIMENSIONS = 3072  # a model whose vector length gateway.yaml leaves to the provider: the longest we know
+
+
+def answer_limit(config) -> int:
+    """The largest answer Envoy buffers: its connection buffer (envoy_config.listeners.buffer_limit)."""
+    return max(config.max_request_body_bytes, config.upstream["max_request_body_bytes"])
 
 
 class EmbeddingsPlugin(Plugin):
@@ -25,8 +32,10 @@ class EmbeddingsPlugin(Plugin):
         request = embeddings_request.parse(body)
         runtime = ctx.runtime
         model = resolve(runtime, request["model"], "embedding")  # 404 if unknown, 400 if of another kind
-        _, most = embedding_dimensions(runtime.config.models[model.name])
+        default, most = embedding_dimensions(runtime.config.models[model.name])
         embeddings_request.check_dimensions(request, model.name, most)
+        embeddings_request.check_answer_size(request, request.get("dimensions") or default or UNKNOWN_DIMENSIONS,
+                                             answer_limit(runtime.config))
         translator = translators.for_provider(ctx.endpoint.client_api, runtime, model)
         upstream = runtime.upstreams[model.provider]
         provider_request = translator.request(request, model)

@@ -10,6 +10,9 @@ from plugins.usage_estimate import text_tokens
 
 MAX_INPUTS = 2048         # items in one request, as OpenAI
 ENCODINGS = ("float", "base64")
+# Bytes of an answer per vector value, at most: a float32 in JSON text ("-0.0123456789", a comma), or
+# in base64 (4 bytes, 4/3 longer); what sizes an answer before it is asked for.
+FLOAT_BYTES, BASE64_BYTES = 24, 6
 REFERENCE = "Please check the API reference: https://platform.openai.com/docs/api-reference."
 
 
@@ -43,6 +46,18 @@ def check_dimensions(request: dict, model: str, most: int | None) -> None:
         shown = dimensions if dimensions < 10 ** 30 else f"a number of {len(str(dimensions))} digits"
         raise invalid(f"Invalid 'dimensions': integer above maximum value. Expected a value <= {most} for "
                       f"`{model}`, but got {shown} instead.", "dimensions", "integer_above_max_value")
+
+
+def check_answer_size(request: dict, dimensions: int, limit: int) -> None:
+    """The answer fits the gateway's response buffer: Envoy holds an answer whole to price it (X-Cost-USD),
+    and one over `limit` bytes would fail after the provider billed it. Refused before, with the way out."""
+    values = len(items(request["input"])) * dimensions
+    size = values * (BASE64_BYTES if request.get("encoding_format") == "base64" else FLOAT_BYTES)
+    if size > limit:
+        raise invalid(f"The embeddings of this request ({len(items(request['input']))} inputs of {dimensions} "
+                      f"dimensions) would be about {size / 2**20:.0f} MiB, more than the {limit / 2**20:.0f} MiB "
+                      "this gateway answers at once. Send fewer inputs per request, fewer `dimensions`, or "
+                      "`encoding_format: base64` (the official SDKs' default).", "input", "answer_too_large")
 
 
 def items(raw) -> list:

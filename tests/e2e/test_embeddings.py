@@ -196,3 +196,23 @@ async def test_a_provider_rejecting_the_request_is_its_error_in_openais_shape(cl
         **account.bearer, "x-sim-status": "400"}, json={"model": "text-embedding-3-small", "input": "hi"})
     assert status == 400 and set(body["error"]) == {"message", "type", "param", "code"}
 
+
+
+async def test_a_batch_whose_answer_the_gateway_cannot_hold_is_400_before_the_provider(client, gateway):
+    account = await new_account(client, gateway.url)
+    api = sdk(gateway.url, account.token)
+    calls = len(await simulator_ledger(client, gateway, api="embeddings"))
+    with pytest.raises(openai.BadRequestError) as raised:  # 300 × 1536 floats as JSON text: over 8 MiB
+        await api.embeddings.create(model="text-embedding-3-small", input=["a"] * 300, encoding_format="float")
+    assert raised.value.code == "answer_too_large" and "encoding_format: base64" in raised.value.message
+    assert len(await simulator_ledger(client, gateway, api="embeddings")) == calls
+    result = await api.embeddings.create(model="text-embedding-3-small", input=["a"] * 300)  # base64: 2.4 MB
+    assert len(result.data) == 300 and result.data[299].embedding == vector("a", 1536)
+
+
+async def test_the_largest_batch_admitted_is_answered_whole(client, gateway):
+    account = await new_account(client, gateway.url)
+    largest = 8 * 2**20 // (1536 * 24)  # the gateway's 8 MiB over its 24 bytes a float value, at most
+    result = await sdk(gateway.url, account.token).embeddings.create(
+        model="text-embedding-3-small", input=["b"] * largest, encoding_format="float")
+    assert len(result.data) == largest == 227 and result.data[-1].embedding == vector("b", 1536)
