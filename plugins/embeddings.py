@@ -3,10 +3,11 @@
 The request is checked as OpenAI checks it (plugins.embeddings_request), against the model's
 `dimensions.max` in gateway.yaml; the model must be an embedding model (plugins.model_kind). Its answer
 must fit what Envoy holds whole to price it: a larger batch gets a 400 saying how to split it, before
-the provider bills it. The provider's request is the client's with the provider's model name, sent with the pool key (the BYOK
-plugin, after this one, swaps in the account's own key). The quota reserves the input's estimate:
-an embedding has no completion. Metering prices the answer's `usage.prompt_tokens` like a chat prompt
-and renames its `model` to the client's id (plugins.translators.openai_embeddings_openai_chat).
+the provider bills it. The provider's request is the client's with the provider's model name, sent
+with the pool key (the BYOK plugin, after this one, swaps in the account's own key). The quota
+reserves the input's estimate: an embedding has no completion. Metering prices the answer's
+`usage.prompt_tokens` like a chat prompt and renames its `model` to the client's id
+(plugins.translators.openai_embeddings_openai_chat).
 """
 from plugins import embeddings_request, translators
 from plugins.chain import Plugin
