@@ -38,6 +38,12 @@ AI_ENDPOINTS = (
 )
 
 
+# Endpoints whose clients read Anthropic's error shape only (its SDK): the sidecar answers them so (their client
+# API, plugins.endpoints), and Envoy's own replies on their paths are shaped so too (the renderer's local replies).
+ANTHROPIC_ERROR_PATHS = tuple(path for endpoint in AI_ENDPOINTS if endpoint.name in ("messages", "count_tokens")
+                              for path in endpoint.paths)
+
+
 def ai_endpoint(path: str) -> AiEndpoint | None:
     """The endpoint a request path (its query left out) names, or None."""
     path = path.split("?", 1)[0]

@@ -44,7 +44,7 @@ def _refuse_state(body: dict) -> None:
     if body.get("previous_response_id") is not None:
         raise invalid(f"'previous_response_id' is not supported: {STATELESS}", "previous_response_id",
                       "unsupported_parameter")
-    if body.get("store") is True:
+    if _flag(body, "store"):  # a boolean, as OpenAI checks it
         raise invalid(f"'store: true' is not supported: {STATELESS} Send 'store: false' or leave it out.", "store",
                       "unsupported_parameter")
     if body.get("conversation") is not None:

@@ -19,10 +19,11 @@ from tests.e2e.translated import (
     ledger_row,
     no_provider_call,
     provider_call,
+    provider_calls,
     read_then_hang_up,
     sse_events,
 )
-from tests.support.api import create_key, new_account
+from tests.support.api import call, create_key, new_account
 from tests.support.ledger import insert_usage
 
 HELLO = [{"role": "user", "content": "Hello!"}]
@@ -139,10 +140,10 @@ async def test_count_tokens_has_a_rate_limit_of_its_own(client, gateway):
 
 async def test_an_unknown_model_raises_not_found_in_anthropics_shape(client, gateway):
     api = anthropic_sdk(gateway.url, await _key(client, gateway))
-    for call in (api.messages.create(model="claude-nonesuch", max_tokens=16, messages=HELLO),
-                 api.messages.count_tokens(model="claude-nonesuch", messages=HELLO)):
+    for request in (api.messages.create(model="claude-nonesuch", max_tokens=16, messages=HELLO),
+                    api.messages.count_tokens(model="claude-nonesuch", messages=HELLO)):
         with pytest.raises(anthropic.NotFoundError) as raised:
-            await call
+            await request
         assert raised.value.body["type"] == "error" and raised.value.body["error"]["type"] == "not_found_error"
         assert "claude-nonesuch" in raised.value.body["error"]["message"]
 
@@ -201,3 +202,25 @@ async def test_a_stream_the_client_cuts_is_billed_for_the_prompt_and_what_it_rel
     assert row.prompt_tokens == served["prompt_tokens"] > 0
     assert 0 < row.completion_tokens <= 2 * served["completion_tokens"]
     assert row.cost_nanos == int(cost_of(gateway, row._mapping) * 10 ** 9) > 0
+
+
+async def test_a_message_to_clew_free_falls_back_to_the_next_candidate(client, gateway, db):
+    status, _, _ = await call(client, "POST", f"{gateway.simulator_url}/_sim/faults", json={
+        "provider": "groq", "model": "llama-3.1-8b-instant", "status": 500, "times": 1})
+    assert status in (200, 201)
+    api = anthropic_sdk(gateway.url, await _key(client, gateway))
+    raw = await api.messages.with_raw_response.create(model="clew/free", max_tokens=32, messages=HELLO)
+    message = await raw.parse()
+    failed, served = await provider_calls(client, gateway, raw.headers["x-request-id"])
+    assert (failed["provider"], failed["status"], served["provider"], served["status"]) == ("groq", 500, "nvidia", 200)
+    assert message.model == "nvidia/llama-3.1-8b" and message.content[0].text
+    row = await ledger_row(db, raw.headers["x-request-id"])
+    assert (row.model, row.status, row.prompt_tokens) == ("nvidia/llama-3.1-8b", 200, served["prompt_tokens"])
+
+
+async def test_envoys_own_413_is_anthropic_shaped(client, gateway):
+    key = await _key(client, gateway)
+    huge = {"model": MODEL, "max_tokens": 16, "messages": [{"role": "user", "content": "x" * (9 * 1024 * 1024)}]}
+    status, body, _ = await call(client, "POST", f"{gateway.url}/v1/messages", json=huge, headers={"x-api-key": key})
+    assert (status, body) == (413, {"type": "error", "error": {"type": "request_too_large",
+                                                                "message": "Request body too large"}})

@@ -24,7 +24,7 @@ from tests.support.api import call, create_key, new_account
 
 MAX_EXAMPLES = 20
 DEADLINE_MS = 10_000  # per request: argon2 hashing on signup/login is slow on a loaded 2-core box
-AI_PREFIXES = ("/v1/chat/", "/v1/images/", "/v1/video/")
+AI_PREFIXES = ("/v1/chat/", "/v1/images/", "/v1/video/", "/v1/embeddings", "/v1/messages", "/v1/responses")
 
 # A request the document says is invalid must be refused; a rate limit (429) refuses it too.
 REFUSALS = ["400", "401", "403", "404", "405", "409", "413", "415", "422", "429"]

@@ -19,7 +19,7 @@ from tests.e2e.translated import (
     read_then_hang_up,
     sse_events,
 )
-from tests.support.api import create_key, new_account
+from tests.support.api import call, create_key, new_account
 
 TOOL = {"type": "function", "name": "get_weather", "description": "The forecast", "parameters": WEATHER}
 
@@ -146,3 +146,24 @@ async def test_a_stream_the_client_cuts_is_billed_for_the_prompt_and_what_it_rel
     assert row.prompt_tokens == served["prompt_tokens"] > 0
     assert 0 < row.completion_tokens <= 2 * served["completion_tokens"]
     assert row.cost_nanos == int(cost_of(gateway, row._mapping) * 10 ** 9) > 0
+
+
+async def test_clew_ocr_reads_an_image_in_a_response_billed_to_the_model_that_served(client, gateway, db):
+    api = await _api(client, gateway)
+    raw = await api.responses.with_raw_response.create(model="clew/ocr", input=[{"role": "user", "content": [
+        {"type": "input_image", "image_url": "https://example.com/receipt.jpg"}]}])
+    served = await provider_call(client, gateway, raw.headers["x-request-id"])
+    assert raw.parse().model == "deepseek/ocr" and served["provider"] == "deepseek"
+    assert Decimal(raw.headers["x-cost-usd"]) == cost_of(gateway, served, "deepseek/ocr") > 0
+    row = await ledger_row(db, raw.headers["x-request-id"])
+    assert (row.model, row.status, row.prompt_tokens) == ("deepseek/ocr", 200, served["prompt_tokens"])
+
+
+async def test_usage_reports_the_responses_by_model(client, gateway, db):
+    account = await new_account(client, gateway.url)
+    api = sdk(gateway.url, (await create_key(client, gateway.url, account))["key"])
+    raw = await api.responses.with_raw_response.create(model=MODEL, input="Hello!")
+    row = await ledger_row(db, raw.headers["x-request-id"])
+    _, usage, _ = await call(client, "GET", f"{gateway.url}/v1/usage", headers=account.bearer)
+    [by_model] = [m for m in usage["by_model"] if m["model"] == MODEL]
+    assert by_model["requests"] == 1 and by_model["prompt_tokens"] == row.prompt_tokens

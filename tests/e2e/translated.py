@@ -21,9 +21,15 @@ def anthropic_sdk(base: str, key: str) -> anthropic.AsyncAnthropic:
     return anthropic.AsyncAnthropic(base_url=base, api_key=key, max_retries=0)
 
 
+async def provider_calls(session, gateway, request_id: str) -> list[dict]:
+    """The simulator's entries for the provider calls a request made (Envoy passes x-request-id upstream),
+    a router's attempts included, in order."""
+    return [e for e in await simulator_ledger(session, gateway) if e.get("request_id") == request_id]
+
+
 async def provider_call(session, gateway, request_id: str) -> dict:
-    """The simulator's entry for the provider call a request made (Envoy passes x-request-id upstream)."""
-    entries = [e for e in await simulator_ledger(session, gateway) if e.get("request_id") == request_id]
+    """The one provider call a request made."""
+    entries = await provider_calls(session, gateway, request_id)
     assert len(entries) == 1, f"the provider served request {request_id} {len(entries)} times"
     return entries[0]
 
