@@ -7,10 +7,12 @@ MODEL = "deepseek-v4"
 REQUESTS = {  # path -> a request's body
     "/v1/chat/completions": {"model": MODEL, "messages": HELLO, "max_tokens": 16},
     "/v1/embeddings": {"model": "text-embedding-3-small", "input": "Hello!"},
+    "/v1/images/generations": {"model": "minimax-image-01", "prompt": "a lighthouse at dawn"},
     "/v1/messages": {"model": MODEL, "messages": HELLO, "max_tokens": 16},
     "/v1/responses": {"model": MODEL, "input": "Hello!", "max_output_tokens": 16},
 }
-FIRST_TEN = ["/v1/chat/completions"] * 3 + ["/v1/embeddings"] + ["/v1/messages"] * 3 + ["/v1/responses"] * 3
+FIRST_TEN = (["/v1/chat/completions"] * 2 + ["/v1/embeddings", "/v1/images/generations"] + ["/v1/messages"] * 3
+             + ["/v1/responses"] * 3)
 
 
 async def test_the_eleventh_free_request_is_refused_whichever_endpoints_the_first_ten_used(client, gateway):
