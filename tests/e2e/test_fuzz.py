@@ -283,9 +283,14 @@ def judge(case: Case, status: int, content_type: str, raw: bytes) -> str | None:
             return f"{status} with a body that is not JSON ({content_type}): {text[:300]}"
         if not is_openai_error(body):
             return f"{status} not in OpenAI's error shape: {text[:300]}"
-    if (is_json or status >= 400) and leaks(text):
+    if (is_json or status >= 400) and not _is_the_api_document(status, text) and leaks(text):
         return f"{status} shows internals {leaks(text)}: {text[:300]}"
     return None
+
+
+def _is_the_api_document(status: int, text: str) -> bool:
+    """GET /v1/openapi.json names its error schemas (AnthropicError...): documentation, not internals."""
+    return status == 200 and text.startswith('{"openapi":')
 
 
 async def send(session: aiohttp.ClientSession, case: Case) -> tuple[int, str | None]:
