@@ -19,11 +19,11 @@ CONTENT = b'"content":'
 _RARE_KEYS = (b'"reasoning_content":', b'"reasoning":', b'"refusal":')
 
 
-class UsageStream:
-    def __init__(self, client_wants_usage: bool, price_usage: Callable[[dict], str], model_id: str):
-        self.client_wants_usage = client_wants_usage
-        self.price_usage = price_usage  # usage -> cost in USD as a decimal string
-        self.rename = Renamer(model_id)
+class EventRelay:
+    """The framing every relayed stream shares: split into whole events, rewrite each (`_event`),
+    keep the latest usage, and measure the completion text relayed."""
+
+    def __init__(self):
         self.usage: dict | None = None
         self.done = False
         self.relayed_bytes = 0  # completion text (and tool-call arguments) relayed, in UTF-8 bytes
@@ -39,12 +39,23 @@ class UsageStream:
         rest, self._pending = self._pending, b""
         return self._event(rest.rstrip(b"\n")) if rest.strip() else b""
 
-    def cost_comment(self) -> bytes:
-        return f": x-cost-usd={self.price_usage(self.usage or {})}\n\n".encode()
-
     def completion_tokens(self) -> int:
         """The completion relayed so far, estimated from its text."""
         return tokens_of_bytes(self.relayed_bytes)
+
+    def _event(self, event: bytes) -> bytes:
+        raise NotImplementedError
+
+
+class UsageStream(EventRelay):
+    def __init__(self, client_wants_usage: bool, price_usage: Callable[[dict], str], model_id: str):
+        super().__init__()
+        self.client_wants_usage = client_wants_usage
+        self.price_usage = price_usage  # usage -> cost in USD as a decimal string
+        self.rename = Renamer(model_id)
+
+    def cost_comment(self) -> bytes:
+        return f": x-cost-usd={self.price_usage(self.usage or {})}\n\n".encode()
 
     def error_event(self, message: str, code: str) -> bytes:
         return error_event(message, code)

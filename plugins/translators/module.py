@@ -23,30 +23,15 @@ import json
 
 from plugins.context import Reject
 from plugins.provider_call import encode
-from plugins.sse import DONE, event_data, split_events, text_bytes
+from plugins.sse import DONE, EventRelay, event_data, text_bytes
 from plugins.translators.base import PriceUsage, Usage
 from plugins.translators.openai_chat_openai_chat import normalized
-from plugins.usage_estimate import tokens_of_bytes
 
 
-class TranslatedStream:
+class TranslatedStream(EventRelay):
     def __init__(self, events, price: PriceUsage, stream_error=None):
+        super().__init__()
         self.events, self.price, self._stream_error = events, price, stream_error
-        self.usage: dict | None = None
-        self.done = False
-        self.relayed_bytes = 0
-        self._pending = b""
-
-    def feed(self, chunk: bytes) -> bytes:
-        events, self._pending = split_events(self._pending, chunk)
-        return b"".join(self._event(event) for event in events)
-
-    def finish(self) -> bytes:
-        rest, self._pending = self._pending, b""
-        return self._event(rest.rstrip(b"\n")) if rest.strip() else b""
-
-    def completion_tokens(self) -> int:
-        return tokens_of_bytes(self.relayed_bytes)
 
     def error_event(self, message: str, code: str) -> bytes:
         if hasattr(self.events, "error"):  # the translator closes its stream as its API does
