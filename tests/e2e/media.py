@@ -1,12 +1,11 @@
 """Helpers for the image and video tests: prices from the gateway's config, the ledger, the simulator."""
-import asyncio
 import json
 from decimal import Decimal
 
 import sqlalchemy as sa
 import yaml
 
-from schemas.tables import usage_events, video_jobs
+from schemas.tables import video_jobs
 from tests.support.api import call
 
 
@@ -14,19 +13,6 @@ def unit_price(gateway, model: str) -> Decimal:
     """gateway.yaml's price of one image or one video of `model`."""
     spec = yaml.safe_load(gateway.config_path.read_text())["models"][model]
     return Decimal(spec[f"price_per_{spec['kind']}"])
-
-
-async def ledger_rows(db, account_id: str, expect: int, timeout: float = 5.0) -> list:
-    """The account's ledger rows once there are `expect` of them, or whatever there is after `timeout`
-    (the Redis backend lands them asynchronously)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        async with db.connect() as conn:
-            rows = (await conn.execute(sa.select(usage_events).where(usage_events.c.account_id == account_id))).all()
-        if len(rows) >= expect or loop.time() > deadline:
-            return rows
-        await asyncio.sleep(0.1)
 
 
 async def simulator_calls(session, gateway, api: str, **filters) -> list[dict]:

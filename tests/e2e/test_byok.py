@@ -13,10 +13,11 @@ import pytest
 import sqlalchemy as sa
 
 from schemas.sealed_keys import SealBroken, Sealed, sealer_from
-from schemas.tables import provider_keys, usage_events
+from schemas.tables import provider_keys
 from schemas.upstreams import SIMULATED_KEY
 from tests.e2e.chat import HELLO, account_on_tier, ledger_entry, sdk, simulator_ledger
 from tests.support.api import call, new_account
+from tests.support.ledger import ledger_rows
 
 PROVIDER_KEYS = "/v1/provider-keys"
 
@@ -41,18 +42,6 @@ async def listed(client, base, account) -> list[dict]:
     status, body, _ = await call(client, "GET", f"{base}{PROVIDER_KEYS}", headers=account.bearer)
     assert status == 200, body
     return body["data"]
-
-
-async def ledger_rows(db, account_id: str, expect: int, timeout: float = 5.0) -> list:
-    """The account's ledger rows, waiting for the usage queue to land them."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        async with db.connect() as conn:
-            rows = (await conn.execute(sa.select(usage_events).where(usage_events.c.account_id == account_id))).all()
-        if len(rows) >= expect or loop.time() > deadline:
-            return rows
-        await asyncio.sleep(0.1)
 
 
 # --- the API --------------------------------------------------------------------------------------

@@ -1,16 +1,14 @@
 """Prompt tokens a provider reports as read from its cache are billed at the model's cached_input price:
 X-Cost-USD, a stream's usage.cost_usd and cost comment, and the ledger, against the simulator's own
 count (OpenAI's prompt_tokens_details.cached_tokens; DeepSeek's prompt_cache_hit_tokens besides)."""
-import asyncio
 from decimal import Decimal
 
 import pytest
-import sqlalchemy as sa
 import yaml
 
-from schemas.tables import usage_events
 from tests.e2e.chat import chat, data_of, simulator_ledger, stream_events
 from tests.support.api import new_account
+from tests.support.ledger import ledger_rows
 
 TOKENS = {"x-sim-prompt-tokens": "1000", "x-sim-completion-tokens": "100", "x-sim-cached-tokens": "600"}
 
@@ -27,18 +25,6 @@ def _expected(gateway, model: str, served: dict) -> Decimal:
             + completion * price["output"]) / 1_000_000
 
 
-async def _row(db, account_id: str, timeout: float = 5.0):
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        async with db.connect() as conn:
-            rows = (await conn.execute(sa.select(usage_events).where(usage_events.c.account_id == account_id))).all()
-        if rows or loop.time() > deadline:
-            assert len(rows) == 1
-            return rows[0]
-        await asyncio.sleep(0.1)
-
-
 async def _served(client, gateway, request_id: str) -> dict:
     (entry,) = [e for e in await simulator_ledger(client, gateway) if e.get("request_id") == request_id]
     return entry
@@ -49,7 +35,7 @@ async def test_cached_prompt_tokens_are_billed_at_the_cached_price(client, gatew
     account = await new_account(client, gateway.url)
     status, body, headers = await chat(client, gateway.url, {**account.bearer, **TOKENS}, model=model)
     assert status == 200 and body["usage"]["prompt_tokens_details"]["cached_tokens"] == 600
-    row = await _row(db, account.id)
+    [row] = await ledger_rows(db, account.id, expect=1)
     served = await _served(client, gateway, row.request_id)
     assert served["cached_tokens"] == 600
     cost = _expected(gateway, model, served)
@@ -64,7 +50,7 @@ async def test_a_streams_cached_prompt_tokens_are_billed_at_the_cached_price(cli
     status, events, _ = await stream_events(client, gateway.url, {**account.bearer, **TOKENS}, model=model,
                                             stream_options={"include_usage": True})
     usage = data_of(events)[-1]["usage"]
-    row = await _row(db, account.id)
+    [row] = await ledger_rows(db, account.id, expect=1)
     cost = _expected(gateway, model, await _served(client, gateway, row.request_id))
     assert status == 200 and Decimal(usage["cost_usd"]) == cost == Decimal(row.cost_nanos) / 10 ** 9
     assert events[-2] == f": x-cost-usd={usage['cost_usd']}".encode()

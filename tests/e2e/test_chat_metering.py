@@ -3,9 +3,7 @@ import asyncio
 from decimal import Decimal
 
 import pytest
-import sqlalchemy as sa
 
-from schemas.tables import usage_events
 from tests.e2e.chat import (
     HELLO,
     account_on_tier,
@@ -18,21 +16,9 @@ from tests.e2e.chat import (
     stream_events,
 )
 from tests.support.api import call, create_key, new_account
+from tests.support.ledger import ledger_rows
 
 SEED_MODELS = ["deepseek-v4-pro", "deepseek-v4", "gpt-5.5", "groq/llama4", "mistral/large"]
-
-
-async def _ledger_rows(db, account_id: str, expect: int, timeout: float = 5.0) -> list:
-    """The account's ledger rows, waiting for the queue to land them."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        async with db.connect() as conn:
-            rows = (await conn.execute(sa.select(usage_events).where(usage_events.c.account_id == account_id)
-                                       .order_by(usage_events.c.created_at))).all()
-        if len(rows) >= expect or loop.time() > deadline:
-            return rows
-        await asyncio.sleep(0.1)
 
 
 async def test_seed_models_have_the_published_prices(gateway):
@@ -108,7 +94,7 @@ async def test_each_completion_lands_once_in_the_ledger_with_its_cost(client, ga
     tokens = {"X-API-Key": key["key"], "x-sim-prompt-tokens": "100", "x-sim-completion-tokens": "50"}
     await chat(client, gateway.url, tokens, model="deepseek-v4-pro")
     await stream_events(client, gateway.url, tokens, model="mistral/large")
-    rows = await _ledger_rows(db, account.id, expect=2)
+    rows = await ledger_rows(db, account.id, expect=2)
     assert [(r.model, r.provider, r.prompt_tokens, r.completion_tokens, r.cost_nanos, r.streamed, r.key_id)
             for r in rows] == [("deepseek-v4-pro", "deepseek", 100, 50, 350_000, False, key["id"]),
                                ("mistral/large", "mistral", 100, 50, 500_000, True, key["id"])]
@@ -120,7 +106,7 @@ async def test_profile_shows_the_months_totals_from_the_ledger(client, gateway, 
     tokens = {**account.bearer, "x-sim-prompt-tokens": "1000", "x-sim-completion-tokens": "1000"}
     for _ in range(3):
         await chat(client, gateway.url, tokens, model="deepseek-v4")
-    await _ledger_rows(db, account.id, expect=3)
+    await ledger_rows(db, account.id, expect=3)
     _, body, _ = await call(client, "GET", f"{gateway.url}/v1/auth/me", headers=account.bearer)
     assert body["usage"] == {**body["usage"], "requests": 3, "prompt_tokens": 3000, "completion_tokens": 3000,
                              "total_tokens": 6000, "cost_usd": "0.006"}
@@ -133,7 +119,7 @@ async def test_refused_requests_are_not_metered(client, gateway, db):
     for _ in range(11):
         await chat(client, gateway.url, account.bearer, model="deepseek-v4",
                    messages=[{"role": "user", "content": "x"}])
-    rows = await _ledger_rows(db, account.id, expect=9, timeout=2)
+    rows = await ledger_rows(db, account.id, expect=9, timeout=2)
     # Every request counts against the limit of 10: the 2 invalid ones and 8 valid ones; only those 8
     # reached a provider, and the 3 refused by the limit did not.
     assert len(rows) == 8
@@ -144,5 +130,5 @@ async def test_provider_error_is_not_billed_tokens(client, gateway, db, stream):
     account = await new_account(client, gateway.url)
     body = {"model": "deepseek-v4", "stream": stream}
     status, _, _ = await chat(client, gateway.url, {**account.bearer, "x-sim-status": "500"}, **body)
-    rows = await _ledger_rows(db, account.id, expect=1)
+    rows = await ledger_rows(db, account.id, expect=1)
     assert status == 502 and [(r.status, r.cost_nanos) for r in rows] == [(502, 0)]

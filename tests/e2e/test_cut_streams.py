@@ -9,9 +9,8 @@ import pytest
 
 from plugins.usage_estimate import text_tokens
 from tests.e2e.chat import HELLO, expected_cost, ledger_entry
-from tests.e2e.media import ledger_rows
 from tests.support.api import call, new_account
-from tests.support.ledger import insert_usage
+from tests.support.ledger import insert_usage, ledger_rows
 
 FREE_QUOTA = 100_000
 LEFT = 5_000  # of the month's quota, before the stream

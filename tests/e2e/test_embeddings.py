@@ -1,20 +1,17 @@
 """POST /v1/embeddings through Envoy with the official openai SDK: the simulator's vectors (float and
 base64), dimensions and token arrays, priced on the provider's prompt tokens, in the ledger and the
 usage report, quota and BYOK as for chat, and models of the wrong kind pointed to their endpoint."""
-import asyncio
 from decimal import Decimal
 
 import openai
 import pytest
-import sqlalchemy as sa
 import yaml
 
 from plugins.simulator.embeddings import vector
-from schemas.tables import usage_events
 from tests.e2e.chat import account_on_tier, chat, sdk, simulator_ledger
 from tests.e2e.test_byok import fingerprint, own_key, store_key
 from tests.support.api import call, new_account
-from tests.support.ledger import insert_usage
+from tests.support.ledger import insert_usage, ledger_rows
 
 TEXTS = ["The quick brown fox", "jumps over the lazy dog, twice."]
 
@@ -22,19 +19,6 @@ TEXTS = ["The quick brown fox", "jumps over the lazy dog, twice."]
 def embedding_prices(gateway) -> dict[str, Decimal]:
     models = yaml.safe_load(gateway.config_path.read_text())["models"]
     return {name: Decimal(m["price_per_1m"]["input"]) for name, m in models.items() if m.get("kind") == "embedding"}
-
-
-async def _rows(db, account_id: str, expect: int, timeout: float = 5.0) -> list:
-    """The account's ledger rows, waiting for the usage queue to land them."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        async with db.connect() as conn:
-            rows = (await conn.execute(sa.select(usage_events).where(usage_events.c.account_id == account_id)
-                                       .order_by(usage_events.c.created_at))).all()
-        if len(rows) >= expect or loop.time() > deadline:
-            return rows
-        await asyncio.sleep(0.1)
 
 
 async def _served(client, gateway, request_id: str) -> dict:
@@ -71,7 +55,7 @@ async def test_token_arrays_are_embedded_and_counted_by_token(client, gateway, d
     raw = await sdk(gateway.url, account.token).embeddings.with_raw_response.create(
         model="text-embedding-3-small", input=tokens, encoding_format="float")
     assert [d.embedding for d in raw.parse().data] == [vector(t, 1536) for t in tokens]
-    (row,) = await _rows(db, account.id, 1)
+    (row,) = await ledger_rows(db, account.id, 1)
     assert (await _served(client, gateway, row.request_id))["prompt_tokens"] == row.prompt_tokens == 5
 
 
@@ -94,7 +78,7 @@ async def test_cost_header_is_the_providers_prompt_tokens_times_the_price_for_ev
         assert (raw.headers["x-tier"], raw.headers["x-key-source"]) == ("pro", "pool")
         assert raw.headers["x-ratelimit-limit"] == "100" and "x-ratelimit-remaining" in raw.headers
         costs.append((model, Decimal(raw.headers["x-cost-usd"])))
-    rows = await _rows(db, account.id, len(prices))
+    rows = await ledger_rows(db, account.id, len(prices))
     for (model, cost), row in zip(costs, rows, strict=True):
         served = await _served(client, gateway, row.request_id)
         assert served["prompt_tokens"] == 1250  # 1000 + 250: one token per 4 characters
@@ -110,7 +94,7 @@ async def test_usage_report_counts_embeddings_by_model(client, gateway, db):
     await api.embeddings.create(model="text-embedding-3-small", input="z" * 400, extra_headers={
         "x-sim-prompt-tokens": "1000000"})  # $0.02
     await api.embeddings.create(model="mistral/embed", input="z" * 40)  # 10 tokens
-    await _rows(db, account.id, 2)
+    await ledger_rows(db, account.id, 2)
     _, usage, _ = await call(client, "GET", f"{gateway.url}/v1/usage", headers=account.bearer)
     by_model = {m["model"]: m for m in usage["by_model"]}
     assert by_model["text-embedding-3-small"]["prompt_tokens"] == 1_000_000
@@ -185,7 +169,7 @@ async def test_embeddings_with_the_accounts_own_key_go_with_it_and_say_byok(clie
     raw = await sdk(gateway.url, account.token).embeddings.with_raw_response.create(
         model="text-embedding-3-small", input="hello")
     assert raw.headers["x-key-source"] == "byok"
-    (row,) = await _rows(db, account.id, 1)
+    (row,) = await ledger_rows(db, account.id, 1)
     served = await _served(client, gateway, row.request_id)
     assert served["key_sha256"] == fingerprint(key) and row.key_source == "byok"
 

@@ -9,8 +9,9 @@ import openai
 import pytest
 
 from tests.e2e.chat import HELLO, sdk
-from tests.e2e.media import ledger_rows, simulator_calls, unit_price
+from tests.e2e.media import simulator_calls, unit_price
 from tests.support.api import call, new_account
+from tests.support.ledger import ledger_rows
 
 
 def _prompt() -> str:

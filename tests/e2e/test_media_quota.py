@@ -6,9 +6,9 @@ import uuid
 import yaml
 
 from schemas.gateway import quota_tokens_per_unit
-from tests.e2e.media import create_video, ledger_rows, poll, simulator_calls
+from tests.e2e.media import create_video, poll, simulator_calls
 from tests.support.api import call, new_account
-from tests.support.ledger import insert_usage
+from tests.support.ledger import insert_usage, ledger_rows
 
 FREE_QUOTA = 100_000
 DONE_AT_ONCE = {"x-sim-video-polls": "0"}

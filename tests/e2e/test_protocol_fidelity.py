@@ -4,8 +4,8 @@ asked, and streams metered whatever framing the provider used (a Content-Length 
 from decimal import Decimal
 
 from tests.e2e.chat import HELLO, chat, data_of, expected_cost, ledger_entry, sdk, stream_events
-from tests.e2e.media import ledger_rows
 from tests.support.api import call, new_account
+from tests.support.ledger import ledger_rows
 
 IMAGE = {"type": "image_url", "image_url": {"url": "https://example.com/receipt.jpg"}}
 OURS = {"x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-limit-requests", "x-ratelimit-remaining-requests",

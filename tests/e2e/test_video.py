@@ -3,8 +3,9 @@ creation to completion, billed once, readable by its owner only."""
 import asyncio
 from decimal import Decimal
 
-from tests.e2e.media import create_video, ledger_rows, poll, simulator_calls, unit_price, video_job
+from tests.e2e.media import create_video, poll, simulator_calls, unit_price, video_job
 from tests.support.api import call, new_account
+from tests.support.ledger import ledger_rows
 
 DONE_AT_ONCE = {"x-sim-video-polls": "0"}  # the simulator's task is finished on its first status query
 

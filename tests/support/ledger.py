@@ -1,4 +1,5 @@
-"""Writing usage straight into the ledger, for tests that need an account's history."""
+"""The ledger in tests: writing an account's history straight into it, and reading what the gateway landed."""
+import asyncio
 import uuid
 from datetime import UTC, datetime
 
@@ -18,3 +19,17 @@ async def insert_usage(engine, account_id: str, prompt_tokens: int, completion_t
             total_tokens=prompt_tokens + completion_tokens, cost_nanos=cost_nanos, status=200, latency_ms=1,
             streamed=False, created_at=created_at or datetime.now(UTC)))
     return request_id
+
+
+async def ledger_rows(db, account_id: str, expect: int, timeout: float = 5.0) -> list:
+    """The account's ledger rows, oldest first, once there are `expect` of them, or whatever there is
+    after `timeout` (the Redis backend lands them asynchronously)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    query = sa.select(usage_events).where(usage_events.c.account_id == account_id).order_by(usage_events.c.created_at)
+    while True:
+        async with db.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        if len(rows) >= expect or loop.time() > deadline:
+            return rows
+        await asyncio.sleep(0.1)
