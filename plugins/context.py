@@ -38,6 +38,7 @@ class RequestState:
     # The request, as the endpoint's plugin resolved it (router, fallback, images, video).
     model: ModelRoute | None = None      # the model billed: for a router, the candidate that served
     request: dict | None = None          # the provider's request (chat: what quota estimates from)
+    client_request: dict | None = None   # the client's body as its endpoint parsed it, parsed once (fallback)
     stream: bool = False
     client_wants_usage: bool = False     # a stream's usage chunk is the client's only if it asked
     router: str | None = None            # a router's name (clew/free): its attempts pick the provider

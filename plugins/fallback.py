@@ -79,6 +79,7 @@ class FallbackPlugin(Plugin):
         runtime = ctx.runtime
         spec = runtime.config.routers.get(request.get("model"))
         if spec is None:
+            ctx.state.client_request = request  # not a router's: the router plugin takes it as parsed here
             return
         name = request["model"]
         candidates = [runtime.models[m] for m in spec["candidates"]]

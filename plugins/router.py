@@ -24,7 +24,8 @@ class RouterPlugin(Plugin):
     async def on_request_body(self, ctx: RequestContext, body: bytes) -> None:
         if ctx.state.routed:  # a router (plugins.fallback) took it
             return
-        request = self.parse(body)
+        # Parsed once: the fallback plugin ran first; a body it could not parse is parsed here for its 400.
+        request = ctx.state.client_request or self.parse(body)
         runtime = ctx.runtime
         model = resolve(runtime, request["model"], "chat")  # 404 if unknown, 400 if an image or video model
         translator = translators.for_provider(ctx.endpoint.client_api, runtime, model).for_request(request)
