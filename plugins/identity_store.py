@@ -8,12 +8,14 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from cachetools import TTLCache
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from plugins.metrics import CACHE_LOOKUPS, CHANGE_FEED_ERRORS
+from schemas import model_patterns
 from schemas.tables import account_changes, accounts, api_keys
 
 log = logging.getLogger(__name__)
@@ -26,6 +28,7 @@ class Account:
     account_id: str
     tier: str
     session_epoch: int
+    spend_cap_nanos: int | None = None  # the account's own monthly cap; the tier may set one too
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,14 @@ class KeyRecord:
     key_id: str
     account_id: str
     scope: str
+    # Limits of the key's own (None: no limit beyond the account's); see schemas.tables.api_keys.
+    allowed_models: tuple[str, ...] | None = None
+    monthly_budget_nanos: int | None = None
+    requests_per_minute: int | None = None
+    expires_at: datetime | None = None
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and now >= self.expires_at
 
 
 _ABSENT = object()  # cached "no such key": random guesses must not each cost a query
@@ -80,17 +91,25 @@ class IdentityStore:
         return found
 
     async def _load_account(self, account_id: str) -> Account | None:
-        query = sa.select(accounts.c.id, accounts.c.tier, accounts.c.session_epoch).where(accounts.c.id == account_id)
+        query = sa.select(accounts.c.id, accounts.c.tier, accounts.c.session_epoch, accounts.c.spend_cap_nanos).where(
+            accounts.c.id == account_id)
         async with self.engine.connect() as conn:
             row = (await conn.execute(query)).first()
         return Account(*row) if row else None
 
     async def _load_key(self, digest: str) -> KeyRecord | None:
-        query = sa.select(api_keys.c.id, api_keys.c.account_id, api_keys.c.scope).where(
-            api_keys.c.key_hash == digest, api_keys.c.revoked_at.is_(None))
+        c = api_keys.c
+        query = sa.select(c.id, c.account_id, c.scope, c.allowed_models, c.monthly_budget_nanos,
+                          c.requests_per_minute, c.expires_at).where(c.key_hash == digest, c.revoked_at.is_(None))
         async with self.engine.connect() as conn:
             row = (await conn.execute(query)).first()
-        return KeyRecord(*row) if row else None
+        if row is None:
+            return None
+        expires_at = row.expires_at
+        if expires_at is not None and expires_at.tzinfo is None:  # SQLite hands back naive UTC
+            expires_at = expires_at.replace(tzinfo=UTC)
+        return KeyRecord(row.id, row.account_id, row.scope, model_patterns.load(row.allowed_models),
+                         row.monthly_budget_nanos, row.requests_per_minute, expires_at)
 
     def evict(self, account_id: str) -> None:
         self._evictions += 1

@@ -18,6 +18,8 @@ accounts = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     # May read platform-wide statistics (GET /v1/telemetry/stats); set by operators in the database.
     sa.Column("is_admin", sa.Boolean, nullable=False, server_default=sa.false()),
+    # The account's own monthly spend cap, below its tier's (NULL: the tier's cap, if any, alone).
+    sa.Column("spend_cap_nanos", sa.BigInteger, nullable=True),
 )
 
 api_keys = sa.Table(
@@ -33,6 +35,13 @@ api_keys = sa.Table(
     sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
     # schemas.credentials.KEY_SCOPES: what the key may do besides calling the AI routes.
     sa.Column("scope", sa.String(16), nullable=False, server_default="default"),
+    # Limits of the key's own; NULL: none beyond the account's. allowed_models is a JSON list of
+    # model ids and patterns (schemas.model_patterns), the budget is in nano-dollars per calendar month.
+    sa.Column("allowed_models", sa.Text, nullable=True),
+    sa.Column("monthly_budget_nanos", sa.BigInteger, nullable=True),
+    sa.Column("requests_per_minute", sa.Integer, nullable=True),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
 )
 
 password_resets = sa.Table(
