@@ -4,6 +4,7 @@ Accepted: `Authorization: Bearer <session JWT>`, `Authorization: Bearer sk-clew-
 OpenAI SDKs send) and `X-API-Key: sk-clew-…`.
 """
 import logging
+from datetime import UTC, datetime
 
 import jwt
 
@@ -49,23 +50,26 @@ class AuthPlugin(Plugin):
             raise _unauthorized(MISSING, "missing_api_key", "missing")
         try:
             if looks_like_api_key(token):
-                ctx.identity = await self._from_api_key(token)
+                ctx.identity = await self._from_api_key(ctx, token)
             else:
-                ctx.identity = await self._from_session(token)
+                ctx.identity = await self._from_session(ctx, token)
         except IdentityUnavailable as exc:
             log.warning("identity lookup failed: %s", exc)
             raise _unavailable() from None
 
-    async def _from_api_key(self, key: str) -> Identity:
+    async def _from_api_key(self, ctx: RequestContext, key: str) -> Identity:
         record = await self.store.key(key_digest(key))
         account = await self.store.account(record.account_id) if record else None
-        if not account:
+        # Expiry is checked now, against the cached record: a key is refused from the second it expires,
+        # with nothing to evict. An expired key is answered exactly like a revoked one.
+        if not account or record.expired(datetime.now(UTC)):
             # OpenAI's wording; the key itself never appears in messages or logs.
             raise _unauthorized(f"Incorrect API key provided: {key[:12]}...{key[-4:]}", "invalid_api_key",
-                                "unknown_key")
+                                "expired_key" if account else "unknown_key")
+        ctx.account, ctx.key = account, record
         return Identity(account.account_id, account.tier, "api_key", record.key_id, record.scope)
 
-    async def _from_session(self, token: str) -> Identity:
+    async def _from_session(self, ctx: RequestContext, token: str) -> Identity:
         try:
             claims = jwt.decode(token, self.jwt_secret, algorithms=[JWT_ALGORITHM], issuer=JWT_ISSUER,
                                 options={"require": ["exp", "iat", "sub", "sep"]})
@@ -77,4 +81,5 @@ class AuthPlugin(Plugin):
         if account is None or account.session_epoch != claims["sep"]:
             raise _unauthorized("Session token is no longer valid; log in again", "token_revoked",
                                 "session_revoked")
+        ctx.account = account
         return Identity(account.account_id, account.tier, "session")

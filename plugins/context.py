@@ -16,6 +16,7 @@ from schemas.identity import Identity
 
 if TYPE_CHECKING:
     from plugins.endpoints import Endpoint
+    from plugins.identity_store import Account, KeyRecord
     from plugins.runtime_config import ModelRoute, Runtime
     from plugins.translators import Translator
     from plugins.usage_estimate import Counted
@@ -87,6 +88,9 @@ class RequestContext:
     path: str
     headers: dict[str, str]  # request headers, lower-case names, as Envoy hands them over
     identity: Identity | None = None
+    # The caller's records as the auth plugin found them: the limits of its own (budget, models...).
+    account: Account | None = None
+    key: KeyRecord | None = None          # None for a session
     upstream_headers: dict[str, str] = field(default_factory=dict)  # ext_authz: added upstream
     response_headers: dict[str, str] = field(default_factory=dict)  # added to the client's response
     mutation: Mutation = field(default_factory=Mutation)
