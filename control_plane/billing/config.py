@@ -7,6 +7,8 @@ from schemas.pricing import NANOS_PER_USD
 
 DEFAULT_SUCCESS_URL = "/app/billing?checkout=success&session_id={CHECKOUT_SESSION_ID}"
 DEFAULT_CANCEL_URL = "/app/billing?checkout=cancelled"
+INCLUDED, METERED = "included", "metered"  # a tier's usage_billing
+NANOS_PER_CENT = NANOS_PER_USD // 100
 
 
 @dataclass(frozen=True)
@@ -18,6 +20,8 @@ class Billing:
     cancel_url: str
     prices: dict         # tier -> Stripe price id
     tiers: dict          # gateway.yaml's tiers
+    report_every: float = 300  # seconds between runs of the metered-usage charger
+    report_after: float = 900  # seconds after a month ends before its usage is charged
 
     def tier_for_price(self, price_id: str | None) -> str | None:
         return next((tier for tier, price in self.prices.items() if price == price_id), None)
@@ -30,6 +34,14 @@ class Billing:
     def is_paid(self, tier: str) -> bool:
         return self.monthly_nanos(tier) > 0
 
+    def usage_billing(self, tier: str) -> str:
+        return self.tiers.get(tier, {}).get("usage_billing", INCLUDED)
+
+
+def to_cents(nanos: int) -> int:
+    """What Stripe can charge for `nanos`: whole cents, half a cent rounded up."""
+    return (nanos + NANOS_PER_CENT // 2) // NANOS_PER_CENT
+
 
 def _absolute(public_url: str, url: str) -> str:
     return public_url.rstrip("/") + url if url.startswith("/") else url
@@ -41,4 +53,6 @@ def billing(svc: Services) -> Billing:
                    api_base=settings.stripe_api_base or section.get("stripe_api_base", ""),
                    success_url=_absolute(settings.public_url, section.get("success_url", DEFAULT_SUCCESS_URL)),
                    cancel_url=_absolute(settings.public_url, section.get("cancel_url", DEFAULT_CANCEL_URL)),
-                   prices=dict(section.get("prices", {})), tiers=svc.config.tiers)
+                   prices=dict(section.get("prices", {})), tiers=svc.config.tiers,
+                   report_every=section.get("usage_report_interval_seconds", 300),
+                   report_after=section.get("usage_report_delay_seconds", 900))
