@@ -10,11 +10,11 @@ from schemas.tables import usage_events
 
 async def insert_usage(engine, account_id: str, prompt_tokens: int, completion_tokens: int = 0,
                        cost_nanos: int = 0, model: str = "deepseek-v4", provider: str = "deepseek",
-                       created_at: datetime | None = None, key_source: str = "pool") -> str:
+                       created_at: datetime | None = None, key_source: str = "pool", key_id: str = "") -> str:
     request_id = f"test-{uuid.uuid4().hex}"
     async with engine.begin() as conn:
         await conn.execute(sa.insert(usage_events).values(
-            request_id=request_id, account_id=account_id, key_id="", key_source=key_source, model=model,
+            request_id=request_id, account_id=account_id, key_id=key_id, key_source=key_source, model=model,
             provider=provider, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
             total_tokens=prompt_tokens + completion_tokens, cost_nanos=cost_nanos, status=200, latency_ms=1,
             streamed=False, created_at=created_at or datetime.now(UTC)))
