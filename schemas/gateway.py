@@ -8,6 +8,8 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from schemas.pricing import unit_price_nanos
+
 SCHEMA_PATH = Path(__file__).with_name("gateway.schema.json")
 DEFAULT_MAX_BODY = 1048576
 DEFAULT_IDENTITY_CACHE_SECONDS = 300
@@ -103,6 +105,12 @@ class GatewayConfig:
     @property
     def identity_cache_seconds(self) -> int:
         return self.auth.get("identity_cache_seconds", DEFAULT_IDENTITY_CACHE_SECONDS)
+
+
+def tier_spend_cap_nanos(tier: dict) -> int | None:
+    """A tier's `monthly_spend_cap_usd` in nano-dollars; None when it has no cap."""
+    cap = tier.get("monthly_spend_cap_usd")
+    return None if cap is None else unit_price_nanos(cap)
 
 
 def quota_tokens_per_unit(model: dict) -> int:

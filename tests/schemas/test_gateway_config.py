@@ -25,6 +25,16 @@ def test_tier_table_matches_the_published_prices():
         ("0", 10, 100_000), ("10", 100, 5_000_000), ("100", 1000, None)]
 
 
+def test_a_tiers_spend_cap_is_exact_nano_dollars_and_optional():
+    data = _shipped()
+    data["tiers"]["enterprise"]["monthly_spend_cap_usd"] = "2500.000000001"
+    data["tiers"]["pro"]["monthly_spend_cap_usd"] = None
+    assert gateway.validate(data) == []
+    assert gateway.tier_spend_cap_nanos(data["tiers"]["enterprise"]) == 2_500_000_000_001
+    assert gateway.tier_spend_cap_nanos(data["tiers"]["pro"]) is None
+    assert gateway.tier_spend_cap_nanos(data["tiers"]["free"]) is None  # absent: no cap
+
+
 def test_error_names_the_path_of_the_bad_value():
     data = _shipped()
     data["tiers"]["pro"]["requests_per_minute"] = "lots"
@@ -72,6 +82,13 @@ BAD_EDITS = {
     "missing tier": (lambda d: d["tiers"].pop("pro"), "tiers: 'pro' is a required property"),
     "negative rate limit": (lambda d: d["tiers"]["free"].update(requests_per_minute=0),
                             "tiers.free.requests_per_minute: 0 is less than the minimum of 1"),
+    "spend cap as a float": (lambda d: d["tiers"]["enterprise"].update(monthly_spend_cap_usd=5000.0),
+                             "tiers.enterprise.monthly_spend_cap_usd: 5000.0 is not of type 'string', 'null'"),
+    "spend cap finer than a nano-dollar": (
+        lambda d: d["tiers"]["enterprise"].update(monthly_spend_cap_usd="1.0000000001"),
+        "tiers.enterprise.monthly_spend_cap_usd: '1.0000000001' does not match"),
+    "negative spend cap": (lambda d: d["tiers"]["pro"].update(monthly_spend_cap_usd="-5"),
+                           "tiers.pro.monthly_spend_cap_usd: '-5' does not match"),
     "misspelt key": (lambda d: d["providers"]["openai"].update(api_key_evn="X"),
                      "providers.openai: Additional properties are not allowed ('api_key_evn' was unexpected)"),
     "unknown model kind": (lambda d: d["models"]["dall-e-3"].update(kind="audio"),
