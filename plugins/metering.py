@@ -184,7 +184,8 @@ class MeteringPlugin(Plugin):
                            prompt_tokens=prompt, completion_tokens=completion, cost_nanos=cost,
                            status=state.final_status if state.final_status is not None else state.status,
                            latency_ms=int((time.monotonic() - ctx.started) * 1000),
-                           streamed=stream is not None, created_at=time.time(), unit_tokens=count.unit_tokens)
+                           streamed=stream is not None, created_at=time.time(), unit_tokens=count.unit_tokens,
+                           endpoint=ctx.endpoint.where.paths[0] if ctx.endpoint else "")
         labels = (model.name, model.provider, identity.tier, ctx.endpoint.name if ctx.endpoint else "")
         REQUESTS.labels(*labels, str(event.status)).inc()
         TOKENS.labels(*labels, "prompt").inc(prompt)

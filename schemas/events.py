@@ -26,6 +26,8 @@ class UsageEvent:
     # Images and videos in tokens of the monthly quota (gateway.yaml quota_tokens_per_image/_video);
     # 0 for chat. Not prices: only the quota counts them.
     unit_tokens: int = 0
+    # The endpoint's path ("/v1/chat/completions"), for the activity log; "" from an older sidecar.
+    endpoint: str = ""
 
     @property
     def total_tokens(self) -> int:

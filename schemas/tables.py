@@ -89,7 +89,13 @@ usage_events = sa.Table(
     sa.Column("latency_ms", sa.Integer, nullable=False),
     sa.Column("streamed", sa.Boolean, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Index("ix_usage_events_account_id_created_at", "account_id", "created_at"),
+    # The AI endpoint's path (schemas.internal_api.AI_ENDPOINTS); "" for rows from before it was kept.
+    sa.Column("endpoint", sa.String(64), nullable=False, server_default=""),
+    # One account's rows newest first (reports, the activity log), and one key's: request_id breaks
+    # ties between rows of the same instant, so the activity log's pages follow the index's order.
+    sa.Index("ix_usage_events_account_id_created_at_request_id", "account_id", "created_at", "request_id"),
+    sa.Index("ix_usage_events_account_id_key_id_created_at_request_id", "account_id", "key_id", "created_at",
+             "request_id"),
 )
 
 

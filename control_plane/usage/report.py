@@ -1,7 +1,7 @@
 """One account's usage, aggregated from the ledger in SQL.
 
-Every query is one range scan of ix_usage_events_account_id_created_at (account_id = ? and
-created_at in [start, end)), grouped in the database; Python only folds the few groups.
+Every query is one range scan of ix_usage_events_account_id_created_at_request_id (account_id = ?
+and created_at in [start, end)), grouped in the database; Python only folds the few groups.
 """
 from dataclasses import dataclass, fields
 from datetime import datetime

@@ -2,36 +2,22 @@
 
 The query-plan tests load 30,000 ledger rows over 300 accounts and ANALYZE, then read the plan the
 database chose by itself (no `enable_seqscan = off`): every usage query must be a range scan of
-ix_usage_events_account_id_created_at, which keeps it proportional to one account's rows in the
-window, not to the ledger's size.
+ix_usage_events_account_id_created_at_request_id, which keeps it proportional to one account's rows
+in the window, not to the ledger's size.
 """
 import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.expression import ClauseElement, Executable
 
 from control_plane.usage import report
 from control_plane.usage.periods import DAY, MONTH
 from schemas.tables import usage_events
+from tests.support.query_plan import query_plan
 
-INDEX = "ix_usage_events_account_id_created_at"
+INDEX = "ix_usage_events_account_id_created_at_request_id"
 NOW = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
-
-
-class Explain(Executable, ClauseElement):
-    inherit_cache = False
-
-    def __init__(self, statement):
-        self.statement = statement
-
-
-@compiles(Explain)
-def _explain(element, compiler, **kw):
-    prefix = "EXPLAIN QUERY PLAN" if compiler.dialect.name == "sqlite" else "EXPLAIN"
-    return f"{prefix} {compiler.process(element.statement, **kw)}"
 
 
 def _row(account: str, at: datetime, tokens: int = 10) -> dict:
@@ -63,7 +49,7 @@ def _queries(dialect: str) -> dict:
 async def test_every_usage_query_is_a_range_scan_of_the_account_index(loaded):
     async with loaded.connect() as conn:
         for name, query in _queries(conn.dialect.name).items():
-            plan = "\n".join(str(row[-1]) for row in (await conn.execute(Explain(query))).all())
+            plan = await query_plan(conn, query)
             # PostgreSQL: "Bitmap Index Scan on ix_..." or "Index Only Scan using ix_..."; SQLite: "SEARCH
             # usage_events USING INDEX ix_...". A full scan would read "Seq Scan" / "SCAN usage_events".
             assert INDEX in plan and "Seq Scan" not in plan and "SCAN usage_events" not in plan, f"{name}:\n{plan}"
