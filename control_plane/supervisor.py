@@ -80,7 +80,8 @@ def children(settings: Settings, bootstrap: Path, simulator_port: int | None,
         webhook = f"http://127.0.0.1:{settings.http_port}/v1/billing/webhook"
         procs.append(Child("stripe-standin", [python, "-m", "control_plane.billing.stripe_standin", "--host",
                                               "127.0.0.1", "--port", str(stripe_standin_port),
-                                              "--webhook-url", webhook],
+                                              "--webhook-url", webhook, "--gateway-config",
+                                              str(settings.config_path)],
                            f"http://127.0.0.1:{stripe_standin_port}/_standin/health"))
     procs += [Child("control-plane", [python, "-m", "control_plane"],
                     f"{ops}:{settings.control_plane_metrics_port}/readyz", role="control-plane")]

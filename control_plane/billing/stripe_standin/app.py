@@ -2,6 +2,7 @@
 import asyncio
 import html
 import json
+from fnmatch import fnmatch
 
 import aiohttp
 from aiohttp import web
@@ -33,16 +34,55 @@ async def stripe_api(request: web.Request, handler):
         return web.json_response({"error": {"type": "invalid_request_error", "message": "Invalid API Key provided"}},
                                  status=401)
     key = request.headers.get("Idempotency-Key") if request.method == "POST" else None
-    replies = request.app[CONFIG]["idempotent_replies"]
-    if key in replies:
-        return web.json_response(replies[key][1], status=replies[key][0])
+    if not key:
+        status, body = await _handled(request, handler)
+        return _reply(request, status, body)
+    return await _idempotent(request, handler, key)
+
+
+async def _handled(request: web.Request, handler) -> tuple[int, dict]:
     try:
-        status, body = 200, await handler(request)
+        return 200, await handler(request)
     except StripeApiError as exc:
-        status, body = exc.status, exc.body()
-    if key:
-        replies[key] = (status, body)
-    return web.json_response(body, status=status)
+        return exc.status, exc.body()
+
+
+async def _idempotent(request: web.Request, handler, key: str) -> web.Response:
+    """As Stripe does: the first answer again for the same key and request (no second object, no
+    second charge), 400 for the key reused on another request, 409 while the first is in flight."""
+    config, request_text = request.app[CONFIG], f"{request.path}?{await request.text()}"
+    replies, in_flight = config["idempotent_replies"], config["in_flight"]
+    if key in in_flight:
+        return _reply(request, *StripeApiError(409, "There is currently another in-progress request using this "
+                                               "Idempotent Key.", None, "idempotency_key_in_use").reply())
+    if key in replies:
+        first_text, status, body = replies[key]
+        if first_text != request_text:
+            return _reply(request, *StripeApiError(400, "Keys for idempotent requests can only be used with the "
+                                                   "same parameters they were first used with.", None, None,
+                                                   "idempotency_error").reply())
+        return _reply(request, status, body)
+    in_flight.add(key)
+    try:
+        status, body = await _handled(request, handler)
+    finally:
+        in_flight.discard(key)
+    replies[key] = (request_text, status, body)
+    return _reply(request, status, body)
+
+
+def _reply(request: web.Request, status: int, body: dict) -> web.Response:
+    """The answer, unless a fault set up by a test loses it (after the request took effect, as a
+    network failure between Stripe and its client would)."""
+    faults = request.app[CONFIG]["faults"]
+    fault = next((f for f in faults if f["method"] == request.method and fnmatch(request.path, f["path"])), None)
+    if fault is None:
+        return web.json_response(body, status=status)
+    fault["times"] -= 1
+    if fault["times"] <= 0:
+        faults.remove(fault)
+    return web.json_response({"error": {"type": "api_error", "message": "The stand-in lost this answer (a fault "
+                                        "a test asked for); the request itself took effect."}}, status=500)
 
 
 async def _params(request: web.Request) -> dict:
@@ -75,6 +115,31 @@ async def cancel_subscription(request: web.Request) -> dict:
     # Stripe tells the webhook endpoint afterwards, not within the API call.
     _in_background(request.app, _send(request.app, "customer.subscription.deleted", subscription))
     return subscription
+
+
+@routes.post("/v1/invoices")
+async def create_invoice(request: web.Request) -> dict:
+    return request.app[OBJECTS].create_invoice(await _params(request))
+
+
+@routes.get("/v1/invoices")
+async def list_invoices(request: web.Request) -> dict:
+    return request.app[OBJECTS].list_invoices(request.query.get("customer"))
+
+
+@routes.get("/v1/invoices/{id}")
+async def get_invoice(request: web.Request) -> dict:
+    return request.app[OBJECTS].invoice(request.match_info["id"])
+
+
+@routes.post("/v1/invoices/{id}/finalize")
+async def finalize_invoice(request: web.Request) -> dict:
+    return request.app[OBJECTS].finalize_invoice(request.match_info["id"], await _params(request))
+
+
+@routes.post("/v1/invoiceitems")
+async def create_invoice_item(request: web.Request) -> dict:
+    return request.app[OBJECTS].create_invoice_item(await _params(request))
 
 
 def _in_background(app: web.Application, coroutine) -> None:
@@ -156,15 +221,38 @@ async def events(request: web.Request) -> web.Response:
     return web.json_response({"object": "list", "data": data})
 
 
+@routes.get("/_standin/charges")
+async def charges(request: web.Request) -> web.Response:
+    customer = request.query.get("customer")
+    data = [c for c in request.app[OBJECTS].charges if customer is None or c["customer"] == customer]
+    return web.json_response({"object": "list", "data": data})
+
+
+@routes.post("/_standin/faults")
+async def add_fault(request: web.Request) -> web.Response:
+    """{"method": "POST", "path": "/v1/invoices/*/finalize", "times": 3}: the next `times` answers to
+    matching API requests are lost (a 500) after the request took effect."""
+    fault = await request.json()
+    request.app[CONFIG]["faults"].append({"method": str(fault.get("method", "POST")), "path": str(fault["path"]),
+                                          "times": int(fault.get("times", 1))})
+    return web.json_response({"faults": request.app[CONFIG]["faults"]})
+
+
+@routes.get("/_standin/faults")
+async def faults(request: web.Request) -> web.Response:
+    return web.json_response({"faults": request.app[CONFIG]["faults"]})
+
+
 @routes.get("/_standin/health")
 async def health(_request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-def create_app(api_key: str, webhook_secret: str, webhook_url: str) -> web.Application:
+def create_app(api_key: str, webhook_secret: str, webhook_url: str, prices: dict[str, int]) -> web.Application:
+    """`prices`: the unit amount (cents) of each Stripe price id Checkout may sell."""
     app = web.Application(middlewares=[stripe_api])
-    app[OBJECTS] = Objects()
-    app[CONFIG] = {"api_key": api_key, "idempotent_replies": {}, "tasks": set()}
+    app[OBJECTS] = Objects(prices)
+    app[CONFIG] = {"api_key": api_key, "idempotent_replies": {}, "in_flight": set(), "faults": [], "tasks": set()}
     app.add_routes(routes)
 
     async def http(app: web.Application):
