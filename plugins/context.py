@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from plugins.endpoints import Endpoint
     from plugins.identity_store import Account, KeyRecord
     from plugins.runtime_config import ModelRoute, Runtime
+    from plugins.spend import Reservation
     from plugins.translators import Translator
     from plugins.usage_estimate import Counted
     from plugins.video_jobs import VideoJob
@@ -54,6 +55,7 @@ class RequestState:
     units_served: int = 0                # images returned, a video made
     quota_reservation: tuple[str, int] | None = None  # (month, tokens reserved)
     quota_refund: tuple[float, int] | None = None     # (unix time reserved, tokens): a failed video's
+    spend_reservation: Reservation | None = None  # money held against a key's budget, the account's cap
     # The response.
     status: int | None = None            # the response's status as it arrived
     final_status: int | None = None      # what the client got when the sidecar answered instead

@@ -3,7 +3,7 @@
 Where each endpoint is (its paths) is the contract with the Envoy renderer (schemas.internal_api.AI_ENDPOINTS);
 what serves it is declared here: the methods it takes, the API its clients speak (which picks the
 translators, plugins.translators, and the shape of its errors) and the plugins of its own, between the
-ones every endpoint runs (auth, rate limit, quota, metering, request log). Plugins never test the path.
+ones every endpoint runs (auth, rate limit, quota, spend, metering, request log). Plugins never test the path.
 
 Adding an endpoint: its entry in AI_ENDPOINTS, its entry in ENDPOINTS below, and its plugins.
 """
@@ -26,6 +26,7 @@ from plugins.quota import QuotaPlugin
 from plugins.rate_limit import RateLimitPlugin
 from plugins.request_log import RequestLogPlugin
 from plugins.router import RouterPlugin
+from plugins.spend import SpendPlugin
 from plugins.video import VideoPlugin
 from schemas.internal_api import AI_ENDPOINTS, AiEndpoint
 
@@ -43,6 +44,7 @@ class Dependencies:
     video_jobs: object      # plugins.video_jobs.VideoJobs
     public_url: str
     clock: Callable
+    spend: object = None    # spend counters: keys' budgets, accounts' caps (plugins.spend_store)
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,8 @@ class AllowedMethods(Plugin):
 
 def common_plugins(deps: Dependencies, counter: str = "") -> list[Plugin]:
     return [AuthPlugin(deps.identities, deps.jwt_secret), RateLimitPlugin(deps.windows, counter),
-            QuotaPlugin(deps.quotas, deps.clock), MeteringPlugin(deps.sink), RequestLogPlugin()]
+            QuotaPlugin(deps.quotas, deps.clock), SpendPlugin(deps.spend, deps.clock), MeteringPlugin(deps.sink),
+            RequestLogPlugin()]
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from plugins.chain import Plugin
 from plugins.context import Reject, RequestContext, RequestState
 from plugins.metrics import COST, REQUESTS, TOKENS, UPSTREAM_LATENCY
 from plugins.translators.openai_chat_openai_chat import TRANSLATOR as OPENAI_CHAT
-from plugins.usage_estimate import counted
+from plugins.usage_estimate import Counted, counted
 from schemas.events import UsageEvent
 from schemas.internal_api import KEY_SOURCE_HEADER, MODEL_HEADER, SERVED_BY_HEADER
 from schemas.pricing import format_usd
@@ -48,6 +48,22 @@ def charged_nanos(state: RequestState, pool_nanos: int) -> int:
     if state.key_source != "byok":
         return pool_nanos
     return byok_cost_nanos(pool_nanos, state.platform_fee)
+
+
+def cached_prompt_tokens(ctx: RequestContext, count: Counted) -> int:
+    """Cached prompt tokens as the provider reported them; none in an estimate (no usage arrived)."""
+    return 0 if count.estimated else (ctx.translator or OPENAI_CHAT).usage(ctx.state.usage).cached_input_tokens
+
+
+def request_cost_nanos(ctx: RequestContext) -> int:
+    """What a request that went upstream is charged, as its ledger row says: priced from what it counted
+    (plugins.usage_estimate), the platform fee only for BYOK. Spend limits settle to it (plugins.spend)."""
+    state = ctx.state
+    count = counted(state)
+    # Plugins pricing other things than tokens (images, videos) leave their pool price here.
+    pool_nanos = state.cost_nanos if state.cost_nanos is not None else state.model.price.cost_nanos(
+        count.prompt_tokens, count.completion_tokens, cached_prompt_tokens(ctx, count))
+    return charged_nanos(state, pool_nanos)
 
 
 def _byok_rejected(provider: str) -> Reject:
@@ -173,12 +189,7 @@ class MeteringPlugin(Plugin):
         model, identity = state.model, ctx.identity
         count = counted(state)
         prompt, completion = count.prompt_tokens, count.completion_tokens
-        # Plugins pricing other things than tokens (images, videos) leave their pool price here.
-        # Cached prompt tokens as the provider reported them; none in an estimate (no usage arrived).
-        cached = 0 if count.estimated else (ctx.translator or OPENAI_CHAT).usage(state.usage).cached_input_tokens
-        pool_nanos = state.cost_nanos if state.cost_nanos is not None else model.price.cost_nanos(
-            prompt, completion, cached)
-        cost = charged_nanos(state, pool_nanos)
+        cached, cost = cached_prompt_tokens(ctx, count), request_cost_nanos(ctx)
         event = UsageEvent(request_id=ctx.request_id, account_id=identity.account_id, key_id=identity.key_id,
                            key_source=state.key_source, model=model.name, provider=model.provider,
                            prompt_tokens=prompt, completion_tokens=completion, cost_nanos=cost,

@@ -17,6 +17,7 @@ from plugins.grpc_guard import RequireSidecarToken, prepare_socket, restrict_soc
 from plugins.identity_store import IdentityStore
 from plugins.quota_store import MemoryQuota, RedisQuota
 from plugins.runtime_config import RuntimeConfig
+from plugins.spend_store import MemorySpend, RedisSpend
 from plugins.usage_sink import create_sink
 from plugins.usage_spool import Spool, SpoolingSink
 from plugins.video_jobs import VideoJobs
@@ -46,6 +47,8 @@ async def serve(settings: Settings, index: int) -> None:
     windows = RedisWindows(redis, settings.redis_prefix) if redis else MemoryWindows()
     cooldowns = RedisCooldowns(redis, settings.redis_prefix) if redis else MemoryCooldowns()
     quotas = RedisQuota(redis, settings.redis_prefix, engine) if redis else MemoryQuota(engine)
+    spend = RedisSpend(redis, settings.redis_prefix, engine) if redis else MemorySpend(engine)
+    store.also_evict(spend.forget)  # a key's budget or the account's cap changed: recount from the ledger
     # One spool file per process: a usage event the queue cannot take now waits there (plugins.usage_spool).
     sink = SpoolingSink(create_sink(redis, settings.redis_prefix, engine),
                         Spool(settings.home / "spool" / f"sidecar-{index}.db"))
@@ -53,7 +56,7 @@ async def serve(settings: Settings, index: int) -> None:
     endpoints = Endpoints(Dependencies(
         identities=store, jwt_secret=settings.jwt_secret, windows=windows, quotas=quotas, cooldowns=cooldowns,
         provider_keys=provider_keys, sink=sink, video_jobs=VideoJobs(engine), public_url=settings.public_url,
-        clock=lambda: datetime.now(UTC)))
+        clock=lambda: datetime.now(UTC), spend=spend))
     # Buffered request bodies (prompts, inline images) arrive in one message: allow the largest.
     largest = 2 * runtime.current.config.upstream["max_request_body_bytes"] + 1024 * 1024
     # Envoy only (plugins.grpc_guard): a private Unix socket, and the sidecar token on every call.
