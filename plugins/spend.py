@@ -24,8 +24,8 @@ from plugins.metering import charged_nanos, request_cost_nanos
 from plugins.quota import DEFAULT_COMPLETION_CAP
 from plugins.spend_store import ACCOUNT, Limit, Verdict, key_field, month_of
 from plugins.usage_estimate import completion_cap, prompt_tokens
-from schemas.gateway import tier_spend_cap_nanos
 from schemas.pricing import format_usd
+from schemas.spend import effective_cap_nanos
 
 log = logging.getLogger(__name__)
 
@@ -39,11 +39,9 @@ class Reservation:
 
 
 def account_cap_nanos(ctx: RequestContext) -> int | None:
-    """The account's effective monthly cap: the lower of its tier's and its own; None when neither has one."""
-    caps = [tier_spend_cap_nanos(ctx.runtime.tier(ctx.identity.tier)),
-            ctx.account.spend_cap_nanos if ctx.account is not None else None]
-    caps = [cap for cap in caps if cap is not None]
-    return min(caps) if caps else None
+    """The account's monthly cap: the lower of its tier's and its own; None when neither has one."""
+    return effective_cap_nanos(ctx.runtime.tier(ctx.identity.tier),
+                               ctx.account.spend_cap_nanos if ctx.account is not None else None)
 
 
 def limits(ctx: RequestContext) -> list[Limit]:

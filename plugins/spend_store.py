@@ -20,11 +20,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import sqlalchemy as sa
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from schemas.tables import usage_events
+from schemas.spend import month_spend
 
 log = logging.getLogger(__name__)
 ACCOUNT = "account"  # the account's counter in the month's hash; a key's is key_field(key_id)
@@ -93,16 +92,10 @@ def _month_bounds(month: str) -> tuple[datetime, datetime]:
 
 
 async def ledger_month_spend(engine: AsyncEngine, account_id: str, month: str, field: str) -> int:
-    """The month's charged cost in the ledger, of the account or (field "key:<id>") of one of its keys:
-    pool requests at their price, BYOK ones at the platform fee (what plugins.metering charged)."""
-    start, end = _month_bounds(month)
-    where = [usage_events.c.account_id == account_id, usage_events.c.created_at >= start,
-             usage_events.c.created_at < end]
-    if field != ACCOUNT:
-        where.append(usage_events.c.key_id == field.removeprefix("key:"))
-    query = sa.select(sa.func.coalesce(sa.func.sum(usage_events.c.cost_nanos), 0)).where(*where)
+    """The month's charged cost in the ledger (schemas.spend), of the account or of one of its keys."""
+    key_id = None if field == ACCOUNT else field.removeprefix("key:")
     async with engine.connect() as conn:
-        return int((await conn.execute(query)).scalar_one())
+        return int((await conn.execute(month_spend(account_id, *_month_bounds(month), key_id))).scalar_one())
 
 
 def _new_gen() -> str:
