@@ -7,6 +7,7 @@ exist, its messages, system and tools be well-formed), so a client learns of a m
 from plugins import json_body
 from plugins.chain import Plugin
 from plugins.context import Answer, RequestContext
+from plugins.key_limits import check_model
 from plugins.model_kind import resolve
 from plugins.translators import anthropic_messages_openai_chat as messages
 
@@ -17,6 +18,8 @@ class CountTokensPlugin(Plugin):
 
     async def on_request_body(self, ctx: RequestContext, body: bytes) -> None:
         request = json_body.parse(body)
-        if request["model"] not in ctx.runtime.config.routers:
-            resolve(ctx.runtime, request["model"], "chat")  # 404 if unknown, 400 if not a chat model
+        if request["model"] in ctx.runtime.config.routers:
+            check_model(ctx, request["model"])  # a router: allowed by its name (plugins.key_limits)
+        else:
+            resolve(ctx, request["model"], "chat")  # 404 if unknown, 403 if not the key's, 400 if not a chat model
         raise Answer(messages.count_tokens(request))

@@ -32,7 +32,7 @@ class EmbeddingsPlugin(Plugin):
     async def on_request_body(self, ctx: RequestContext, body: bytes) -> None:
         request = embeddings_request.parse(body)
         runtime = ctx.runtime
-        model = resolve(runtime, request["model"], "embedding")  # 404 if unknown, 400 if of another kind
+        model = resolve(ctx, request["model"], "embedding")  # 404 if unknown, 400 if of another kind
         default, most = embedding_dimensions(runtime.config.models[model.name])
         embeddings_request.check_dimensions(request, model.name, most)
         embeddings_request.check_answer_size(request, request.get("dimensions") or default or UNKNOWN_DIMENSIONS,

@@ -19,6 +19,7 @@ from plugins import translators
 from plugins.chain import Plugin
 from plugins.context import Reject, RequestContext
 from plugins.cooldowns import retry_after_seconds
+from plugins.key_limits import check_model
 from plugins.provider_call import encode, pool_headers, route_to
 from schemas.internal_api import ACCOUNT_HEADER as ACCOUNT
 from schemas.internal_api import KEY_SOURCE_HEADER as KEY_SOURCE
@@ -82,6 +83,7 @@ class FallbackPlugin(Plugin):
             ctx.state.client_request = request  # not a router's: the router plugin takes it as parsed here
             return
         name = request["model"]
+        check_model(ctx, name)  # the router's own name: its candidates come with it (plugins.key_limits)
         candidates = [runtime.models[m] for m in spec["candidates"]]
         stream, wants_usage, request = self._translate(ctx, request, candidates[0])
         _check_images(name, spec, request)

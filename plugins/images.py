@@ -37,7 +37,7 @@ class ImagesPlugin(Plugin):
     async def on_request_body(self, ctx: RequestContext, body: bytes) -> None:
         runtime = ctx.runtime
         request = media_request.parse(body)
-        model = resolve(runtime, request["model"], "image")
+        model = resolve(ctx, request["model"], "image")
         request = media_request.check_image(request, model.name, runtime.config.models[model.name])
         upstream = runtime.upstreams[model.provider]
         api = OPENAI_API if OPENAI_API in upstream.paths else MINIMAX_API

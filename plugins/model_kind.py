@@ -4,6 +4,7 @@ gateway.yaml gives every model a `kind` (chat, embedding, image or video); each 
 points a client that named another at the endpoint that takes it.
 """
 from plugins.context import Reject
+from plugins.key_limits import check_model
 
 ENDPOINTS = {"chat": "/v1/chat/completions", "embedding": "/v1/embeddings", "image": "/v1/images/generations",
              "video": "/v1/video/generations"}
@@ -21,11 +22,13 @@ def wrong_kind(model) -> Reject:
                   "model_not_supported", param="model", reason="invalid_request")
 
 
-def resolve(runtime, name: str, kind: str):
-    """The configured model `name`, which must be of `kind`."""
-    model = runtime.models.get(name)
+def resolve(ctx, name: str, kind: str):
+    """The configured model `name`, which must be of `kind` and one the caller's key may use: 404 when
+    there is no such model, then 403 when the key may not use it, then 400 when it is of another kind."""
+    model = ctx.runtime.models.get(name)
     if model is None:
         raise model_not_found(name)
+    check_model(ctx, name)
     if model.kind != kind:
         raise wrong_kind(model)
     return model

@@ -27,7 +27,7 @@ class RouterPlugin(Plugin):
         # Parsed once: the fallback plugin ran first; a body it could not parse is parsed here for its 400.
         request = ctx.state.client_request or self.parse(body)
         runtime = ctx.runtime
-        model = resolve(runtime, request["model"], "chat")  # 404 if unknown, 400 if an image or video model
+        model = resolve(ctx, request["model"], "chat")  # 404 if unknown, 400 if an image or video model
         translator = translators.for_provider(ctx.endpoint.client_api, runtime, model).for_request(request)
         upstream = runtime.upstreams[model.provider]
         options = request.get("stream_options")

@@ -102,7 +102,7 @@ class VideoPlugin(Plugin):
             return
         runtime = ctx.runtime
         request = media_request.parse(body)
-        model = resolve(runtime, request["model"], "video")
+        model = resolve(ctx, request["model"], "video")
         request = media_request.check_video(request)
         upstream = runtime.upstreams[model.provider]
         ctx.state.update(model=model, video_op="create", key_source="pool", meter=False, units=1)
