@@ -11,6 +11,7 @@ from control_plane.accounts.mailer import create_mailer
 from control_plane.accounts.throttle import MemoryLoginThrottle, RedisLoginThrottle
 from control_plane.billing import routes as billing
 from control_plane.billing import stripe_api
+from control_plane.billing.usage_charges import run_usage_charger
 from control_plane.dashboard import routes as dashboard
 from control_plane.errors import error_middleware
 from control_plane.identity import IDENTITY, identity_middleware
@@ -72,6 +73,7 @@ def create_app(settings: Settings, config_file: ConfigFile) -> web.Application:
     app.add_routes(provider_keys.routes)
     app.add_routes(dashboard.routes)
     app.cleanup_ctx.append(stripe_api.http_session)
+    app.cleanup_ctx.append(run_usage_charger)  # after the Stripe session it uses
     app.cleanup_ctx.append(_follow_config)
     app.cleanup_ctx.append(_prune_account_changes)
     if redis is not None:

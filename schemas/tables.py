@@ -146,8 +146,10 @@ tier_changes = sa.Table(
     sa.Index("ix_tier_changes_account_id_changed_at", "account_id", "changed_at"),
 )
 
-# A closed month's invoice, fixed when first produced: its tier and subscription price. The usage
-# lines are always the ledger's; (account_id, period) being unique emits invoice.created once.
+# A closed month's invoice, fixed when first produced: its tier, subscription price and how the
+# tier bills usage. The usage lines are always the ledger's; (account_id, period) being unique emits
+# invoice.created once. A metered month's usage charge (migration 0010) is fixed before Stripe is
+# asked for it, then the Stripe invoice holding it, then when Stripe took it: a retry finds them.
 invoices = sa.Table(
     "invoices", metadata,
     sa.Column("id", sa.String(40), primary_key=True),
@@ -156,7 +158,12 @@ invoices = sa.Table(
     sa.Column("tier", sa.String(20), nullable=False),
     sa.Column("subscription_nanos", sa.BigInteger, nullable=False),
     sa.Column("finalized_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("usage_billing", sa.String(10), nullable=False, server_default="included"),  # or "metered"
+    sa.Column("usage_charge_cents", sa.BigInteger, nullable=True),
+    sa.Column("stripe_usage_invoice_id", sa.String(255), nullable=True),
+    sa.Column("usage_charged_at", sa.DateTime(timezone=True), nullable=True),
     sa.UniqueConstraint("account_id", "period", name="uq_invoices_account_id_period"),
+    sa.Index("ix_invoices_usage_billing_usage_charged_at", "usage_billing", "usage_charged_at"),
 )
 
 

@@ -5,6 +5,7 @@ from aiohttp import web
 
 from control_plane.billing import store, stripe_api
 from control_plane.billing.config import Billing
+from control_plane.billing.customers import stripe_customer
 from control_plane.billing.tiers import change_tier
 from control_plane.services import services
 
@@ -19,20 +20,10 @@ def unchanged(tier: str) -> dict:
     return _view("unchanged", tier)
 
 
-async def _customer(request: web.Request, api, account) -> str:
-    async with services(request).engine.connect() as conn:
-        row = await store.billing_row(conn, account.id)
-    if row is not None and row.stripe_customer_id:
-        return row.stripe_customer_id
-    customer_id = await stripe_api.create_customer(api, account.id, account.email)
-    async with services(request).engine.begin() as conn:
-        await store.save_customer(conn, account.id, customer_id)
-    return customer_id
-
-
 async def start_checkout(request: web.Request, billing: Billing, account, tier: str) -> dict:
     api = stripe_api.client(request.app, billing)
-    session = await stripe_api.create_checkout(api, billing, await _customer(request, api, account), account.id, tier)
+    customer = await stripe_customer(services(request).engine, api, account.id, account.email)
+    session = await stripe_api.create_checkout(api, billing, customer, account.id, tier)
     return _view("checkout", tier, current_tier=account.tier, session_id=session.id, url=session.url)
 
 

@@ -5,6 +5,8 @@ code path is the same either way.
 """
 import contextlib
 import logging
+from dataclasses import dataclass
+from datetime import datetime
 
 import aiohttp
 import stripe
@@ -71,3 +73,56 @@ async def cancel_subscription(api: stripe.StripeClient, subscription_id: str) ->
         except stripe.InvalidRequestError as exc:
             if exc.code != "resource_missing":
                 raise
+
+
+@dataclass(frozen=True)
+class UsageCharge:
+    """A metered month's usage, as Stripe is asked to charge it."""
+    account_id: str
+    customer_id: str
+    period: str              # YYYY-MM
+    start: datetime
+    end: datetime
+    cents: int
+    invoice_id: str | None   # the Stripe invoice an earlier attempt made, if any
+
+    @property
+    def description(self) -> str:
+        return f"API usage {self.period}"
+
+    @property
+    def metadata(self) -> dict:
+        return {"account_id": self.account_id, "period": self.period}
+
+    @property
+    def service_period(self) -> dict:
+        return {"start": int(self.start.timestamp()), "end": int(self.end.timestamp())}
+
+
+async def charge_usage(api: stripe.StripeClient, charge: UsageCharge, remember) -> str:
+    """One Stripe invoice holding one item (the month's usage), finalized with automatic collection
+    so that Stripe charges it; returns its id. An earlier attempt's invoice (`charge.invoice_id`)
+    is continued, not made again; a new one's id goes to `remember` before anything else happens.
+    Every call carries an idempotency key of the account and month: a retry gets Stripe's first
+    answer back, never a second invoice, item or charge."""
+    key, metadata = f"clew-usage-{charge.account_id}-{charge.period}", charge.metadata
+    with stripe_errors("charge the usage"):
+        if charge.invoice_id:
+            invoice = await api.v1.invoices.retrieve_async(charge.invoice_id)
+        else:
+            invoice = await api.v1.invoices.create_async(params={
+                "customer": charge.customer_id, "currency": "usd", "collection_method": "charge_automatically",
+                "auto_advance": False, "pending_invoice_items_behavior": "exclude",
+                "description": charge.description, "metadata": metadata},
+                options={"idempotency_key": f"{key}-invoice"})
+            await remember(invoice.id)
+        if invoice.status != "draft":
+            return invoice.id  # finalized by an earlier attempt: Stripe has it
+        if not invoice.total:
+            await api.v1.invoice_items.create_async(params={
+                "customer": charge.customer_id, "invoice": invoice.id, "amount": charge.cents, "currency": "usd",
+                "description": charge.description, "period": charge.service_period, "metadata": metadata},
+                options={"idempotency_key": f"{key}-item"})
+        await api.v1.invoices.finalize_invoice_async(invoice.id, params={"auto_advance": True},
+                                                     options={"idempotency_key": f"{key}-finalize"})
+    return invoice.id

@@ -4,6 +4,8 @@ import asyncio
 import json
 import time
 import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
 
 import sqlalchemy as sa
 
@@ -75,3 +77,17 @@ async def answered_on_tier(client, base: str, account: Account, tier: str, withi
             return headers
         assert loop.time() < deadline, f"still {headers.get('X-Tier')} (status {status}) after {within} s"
         await asyncio.sleep(0.05)
+
+
+async def standin_charges(client, gateway, customer: str) -> list[dict]:
+    """Every charge the Stripe stand-in made to `customer`, oldest first."""
+    status, body, _ = await call(client, "GET", f"{gateway.stripe_url}/_standin/charges?customer={customer}")
+    assert status == 200, body
+    return body["data"]
+
+
+def charged_in(charges: list[dict], period: str) -> Decimal:
+    """USD charged for the service period `period` (YYYY-MM)."""
+    cents = sum(c["amount"] for c in charges
+                if datetime.fromtimestamp(c["period"]["start"], UTC).strftime("%Y-%m") == period)
+    return Decimal(cents) / 100

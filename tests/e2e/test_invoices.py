@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from schemas.pricing import format_usd
 from schemas.tables import invoices as invoice_rows
 from schemas.tables import tier_changes
-from tests.e2e.billing import subscribe
+from tests.e2e.billing import charged_in, standin_charges, subscribe
 from tests.e2e.chat import account_on_tier, chat
 from tests.e2e.reports import landed, ledger_sums, month_start
 from tests.support.api import call, new_account
@@ -34,9 +34,10 @@ async def test_a_new_account_has_one_draft_invoice_for_this_month(client, base):
     account = await new_account(client, base)
     [draft] = await _invoices(client, base, account)
     now = datetime.now(UTC)
-    assert {k: draft[k] for k in ("id", "status", "period", "tier", "subscription_usd", "lines", "total_usd")} == {
-        "id": None, "status": "draft", "period": _period(now), "tier": "free", "subscription_usd": "0",
-        "lines": [], "total_usd": "0"}
+    assert {k: draft[k] for k in ("id", "status", "period", "tier", "usage_billing", "subscription_usd", "usage_usd",
+                                  "amount_due_usd", "lines", "total_usd")} == {
+        "id": None, "status": "draft", "period": _period(now), "tier": "free", "usage_billing": "included",
+        "subscription_usd": "0", "usage_usd": "0", "amount_due_usd": "0", "lines": [], "total_usd": "0"}
     assert draft["period_start"] == month_start(now).isoformat().replace("+00:00", "Z")
 
 
@@ -54,8 +55,9 @@ async def test_the_draft_agrees_with_the_ledger_for_real_completions(client, gat
                                                        sums["completion_tokens"], sums["total_tokens"],
                                                        sums["cost_nanos"])
     assert [line["model"] for line in draft["lines"]] == ["deepseek-v4", "gpt-5.5"]
-    assert draft["usage"]["cost_usd"] == draft["total_usd"] == format_usd(
+    assert draft["usage"]["cost_usd"] == draft["usage_usd"] == format_usd(
         (await ledger_sums(db, account.id))["cost_nanos"])
+    assert draft["amount_due_usd"] == draft["total_usd"] == "0"  # the free tier's usage is included
 
 
 async def test_past_months_are_final_zero_filled_and_match_the_ledger_to_the_nano_dollar(client, gateway, db):
@@ -69,11 +71,12 @@ async def test_past_months_are_final_zero_filled_and_match_the_ledger_to_the_nan
     current, previous, oldest = await _invoices(client, gateway.url, account)
     assert [(i["period"], i["status"]) for i in (current, previous, oldest)] == [
         (_period(this), "draft"), (_period(last), "final"), (_period(two_ago), "final")]
-    assert previous["lines"] == [] and previous["total_usd"] == "0" and previous["usage"]["requests"] == 0
+    assert previous["lines"] == [] and previous["usage_usd"] == "0" and previous["usage"]["requests"] == 0
     assert [(line["model"], line["requests"]) for line in oldest["lines"]] == [("deepseek-v4", 1), ("gpt-5.5", 1)]
-    assert oldest["total_usd"] == format_usd((await ledger_sums(db, account.id, two_ago, last))["cost_nanos"]) \
+    assert oldest["usage_usd"] == format_usd((await ledger_sums(db, account.id, two_ago, last))["cost_nanos"]) \
         == "1.500000008"
-    assert current["total_usd"] == "0.000000011"
+    assert current["usage_usd"] == "0.000000011"
+    assert {i["amount_due_usd"] for i in (current, previous, oldest)} == {"0"}
 
 
 async def test_a_month_boundary_splits_usage_at_the_first_instant(client, gateway, db):
@@ -97,12 +100,25 @@ async def test_a_closed_month_is_finalized_once(client, gateway, db):
     assert count == 1  # the draft is never stored
 
 
-async def test_a_paid_tier_adds_its_subscription_price(client, gateway, db):
+async def test_a_paid_tiers_invoice_shows_usage_apart_and_owes_the_subscription(client, gateway, db):
     account = await account_on_tier(client, gateway, db, "pro")
     await insert_usage(db, account.id, 10, cost_nanos=250_000_000)
     [draft] = await _invoices(client, gateway.url, account)
-    assert (draft["tier"], draft["subscription_usd"], draft["usage"]["cost_usd"], draft["total_usd"]) == \
-        ("pro", "10", "0.25", "10.25")
+    assert (draft["tier"], draft["usage_billing"], draft["subscription_usd"], draft["usage_usd"],
+            draft["amount_due_usd"], draft["total_usd"]) == ("pro", "included", "10", "0.25", "10", "10")
+
+
+async def test_an_included_tier_owes_what_stripe_charged_and_no_usage_charge(client, gateway):
+    account = await new_account(client, gateway.url)
+    paid = await subscribe(client, gateway, account, "pro")
+    for tokens in (1000, 2000):
+        headers = {**account.bearer, "x-sim-prompt-tokens": str(tokens), "x-sim-completion-tokens": "10"}
+        assert (await chat(client, gateway.url, headers, model="gpt-5.5"))[0] == 200
+    [draft] = await _invoices(client, gateway.url, account)
+    charges = await standin_charges(client, gateway, paid["event"]["data"]["object"]["customer"])
+    assert [c["amount"] for c in charges] == [1000]  # the subscription's first period, nothing for usage
+    assert Decimal(draft["usage_usd"]) > 0 and draft["tier"] == "pro"
+    assert Decimal(draft["amount_due_usd"]) == charged_in(charges, _period(datetime.now(UTC))) == Decimal("10")
 
 
 async def test_a_month_is_billed_at_the_highest_tier_held_during_it(client, gateway, db):
