@@ -23,6 +23,7 @@ from .listeners import buffer_limit, http_connection_manager, listeners
 from .ops_port import ops_resources
 from .protos import address, type_url
 from .route_config import ROUTE_CONFIG_NAME, route_configuration
+from .runtime import layered_runtime
 from .tls import ensure_self_signed, resolve_tls_paths
 
 # access_log_path, buffer_limit, http_connection_manager and router_filter live beside this module;
@@ -78,6 +79,7 @@ def _bootstrap(settings: Settings, resources: dict) -> dict:
         # Loopback whatever listen_address says: the admin port can reconfigure and stop Envoy.
         "admin": {"address": address("127.0.0.1", settings.admin_port)},
         "overload_manager": _connection_limit(),
+        "layered_runtime": layered_runtime(),  # ext_proc streams closed, not reset (see .runtime)
         **resources,
     }
 
