@@ -7,7 +7,8 @@ from control_plane.errors import ApiError
 from schemas import strict_json
 
 
-async def read_json(request: web.Request) -> dict:
+async def read_json(request: web.Request, exact_numbers: bool = False) -> dict:
+    """The body's JSON object; with `exact_numbers`, fractions are Decimals (schemas.strict_json)."""
     # Lenient about Content-Type: the documented curl examples send JSON without one.
     encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
     if encoding not in ("identity", ""):
@@ -18,7 +19,7 @@ async def read_json(request: web.Request) -> dict:
         raise ApiError(400, "Request body must be a JSON object", "invalid_json")
     try:
         # Strict: NaN, lone surrogates, NUL, deep nesting and endless numbers would fail later, as a 500.
-        body = strict_json.loads(raw, allow_nul=False)
+        body = strict_json.loads(raw, allow_nul=False, exact_numbers=exact_numbers)
     except strict_json.UnreadableJson as exc:
         raise ApiError(400, f"Request body is not valid JSON: {exc.detail}", "invalid_json") from None
     if not isinstance(body, dict):

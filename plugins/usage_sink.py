@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from schemas.events import UsageEvent
 from schemas.internal_api import USAGE_STREAM
+from schemas.key_use import mark_keys_used
 from schemas.tables import usage_events
 
 STREAM = USAGE_STREAM  # appended to the Redis prefix; the control plane's ledger consumes it
@@ -41,6 +42,8 @@ class DatabaseSink:
         statement = _INSERTS[self.engine.dialect.name](usage_events).values(event.ledger_row())
         async with self.engine.begin() as conn:
             await conn.execute(statement.on_conflict_do_nothing(index_elements=["request_id"]))
+            # Embedded, the ledger row is written per request anyway: the key's last use rides in its transaction.
+            await mark_keys_used(conn, (event,))
 
 
 def create_sink(redis: Redis | None, prefix: str, engine: AsyncEngine) -> UsageSink:

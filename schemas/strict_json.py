@@ -7,6 +7,7 @@ refusal into their OpenAI-shaped 400.
 """
 import json
 import math
+from decimal import Decimal
 
 MAX_DEPTH = 100  # arrays and objects inside each other; JSON Schemas in `tools` stay far below it
 
@@ -30,10 +31,12 @@ def _finite(text: str) -> float:
     return value
 
 
-def loads(raw: bytes, syntax_detail: str | None = None, allow_nul: bool = True):
+def loads(raw: bytes, syntax_detail: str | None = None, allow_nul: bool = True, exact_numbers: bool = False):
     """The decoded value, or UnreadableJson. `syntax_detail` replaces the parser's own description
     of a syntax error (line and column) when the caller prefers a fixed wording; without `allow_nul`,
-    a string holding U+0000 (which PostgreSQL cannot store, as text or in jsonb) is refused too."""
+    a string holding U+0000 (which PostgreSQL cannot store, as text or in jsonb) is refused too.
+    With `exact_numbers`, numbers with a fraction or exponent are Decimals read from the text (money),
+    whatever their size: the caller bounds them."""
     try:
         # Decoded here, strictly: json.loads would decode bytes with "surrogatepass", letting the
         # UTF-8 form of a lone surrogate (ED A0 80) through.
@@ -42,7 +45,7 @@ def loads(raw: bytes, syntax_detail: str | None = None, allow_nul: bool = True):
     except UnicodeDecodeError:
         raise UnreadableJson("the body is not valid UTF-8 text") from None
     try:
-        value = json.loads(text, parse_constant=_constant, parse_float=_finite)
+        value = json.loads(text, parse_constant=_constant, parse_float=Decimal if exact_numbers else _finite)
     except UnreadableJson:
         raise
     except json.JSONDecodeError as exc:

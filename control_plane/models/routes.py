@@ -1,12 +1,16 @@
 """GET /v1/models and GET /v1/models/{id}: OpenAI's list shape, with each model's kind (chat, embedding,
 image, video), our context windows and prices (per 1M tokens, with the cached-input price where a chat
 model has one; per image or per video), embedding models' dimensions, and for images and videos the
-tokens of the monthly quota one counts as."""
+tokens of the monthly quota one counts as. Called with an API key that has `allowed_models`, both show only
+the models that key may use."""
+import sqlalchemy as sa
 from aiohttp import web
 
 from control_plane.errors import ApiError
 from control_plane.services import services
+from schemas import model_patterns
 from schemas.gateway import embedding_dimensions, quota_tokens_per_unit
+from schemas.tables import api_keys
 
 routes = web.RouteTableDef()
 CREATED = 1767225600  # 2026-01-01: OpenAI's shape wants a creation time; the catalog has none
@@ -36,10 +40,23 @@ def _token_priced(model: dict) -> dict:
     return {**view, "pricing": pricing}
 
 
+async def _allowed(request: web.Request) -> tuple[str, ...] | None:
+    """The patterns of the caller's API key, when it sent one that has them (Envoy authenticates a
+    request to the model list that carries credentials); None: every model."""
+    identity = request.get("identity")
+    if identity is None or identity.method != "api_key":
+        return None
+    async with services(request).engine.connect() as conn:
+        stored = (await conn.execute(sa.select(api_keys.c.allowed_models).where(
+            api_keys.c.id == identity.key_id, api_keys.c.account_id == identity.account_id))).scalar()
+    return model_patterns.load(stored)
+
+
 @routes.get("/v1/models")
 async def list_models(request: web.Request) -> web.Response:
-    models = services(request).config.models
-    return web.json_response({"object": "list", "data": [model_view(n, m) for n, m in models.items()]})
+    models, allowed = services(request).config.models, await _allowed(request)
+    return web.json_response({"object": "list", "data": [model_view(n, m) for n, m in models.items()
+                                                         if model_patterns.allows(allowed, n)]})
 
 
 @routes.get("/v1/models/{model_id:.+}")
@@ -48,4 +65,8 @@ async def get_model(request: web.Request) -> web.Response:
     model = services(request).config.models.get(name)
     if model is None:
         raise ApiError(404, f"The model `{name}` does not exist", "model_not_found", "model")
+    # A model the key may not use is not in its list either: answered like one that does not exist.
+    if not model_patterns.allows(await _allowed(request), name):
+        raise ApiError(404, f"The model `{name}` does not exist or this API key may not use it", "model_not_found",
+                       "model")
     return web.json_response(model_view(name, model))

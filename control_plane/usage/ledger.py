@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from control_plane.background import summary
 from schemas.events import UsageEvent
 from schemas.internal_api import USAGE_STREAM
+from schemas.key_use import mark_keys_used
 from schemas.tables import usage_events
 
 log = logging.getLogger(__name__)
@@ -48,13 +49,15 @@ _STATEMENTS = {dialect: _insert_statement(dialect) for dialect in _INSERTS}
 
 
 async def insert_events(conn: AsyncConnection, events: list[UsageEvent]) -> int:
-    """Inserts the events not yet in the ledger; returns how many were new."""
+    """Inserts the events not yet in the ledger and sets their keys' last use; returns how many were new."""
     if not events:
         return 0
     # Keyed by request_id: a batch may hold the same event twice (published twice).
     rows = list({event.request_id: event.ledger_row() for event in events}.values())
     result = await conn.execute(_STATEMENTS[conn.dialect.name], rows)
-    return len(result.all())
+    inserted = len(result.all())
+    await mark_keys_used(conn, events)  # in the same transaction: a key's last use is what the ledger holds
+    return inserted
 
 
 class LedgerConsumer:

@@ -48,13 +48,19 @@ def _totals(row) -> Totals:
     return Totals(*(int(value) for value in row[-len(_SUMS):]))
 
 
-def _window(account_id: str, start: datetime, end: datetime) -> tuple:
-    return ue.c.account_id == account_id, ue.c.created_at >= start, ue.c.created_at < end
+def _window(account_id: str, start: datetime, end: datetime, key_id: str | None = None) -> tuple:
+    # One key's rows: the same range scan, on the index that leads with (account_id, key_id).
+    key = () if key_id is None else (ue.c.key_id == key_id,)
+    return ue.c.account_id == account_id, *key, ue.c.created_at >= start, ue.c.created_at < end
 
 
-def by_model_query(account_id: str, start: datetime, end: datetime) -> sa.Select:
-    return (sa.select(ue.c.provider, ue.c.model, *_SUMS).where(*_window(account_id, start, end))
+def by_model_query(account_id: str, start: datetime, end: datetime, key_id: str | None = None) -> sa.Select:
+    return (sa.select(ue.c.provider, ue.c.model, *_SUMS).where(*_window(account_id, start, end, key_id))
             .group_by(ue.c.provider, ue.c.model))
+
+
+def by_key_query(account_id: str, start: datetime, end: datetime) -> sa.Select:
+    return sa.select(ue.c.key_id, *_SUMS).where(*_window(account_id, start, end)).group_by(ue.c.key_id)
 
 
 def by_calendar_query(dialect: str, account_id: str, start: datetime, end: datetime, unit: str,
@@ -64,10 +70,17 @@ def by_calendar_query(dialect: str, account_id: str, start: datetime, end: datet
     return sa.select(key, *columns, *_SUMS).where(*_window(account_id, start, end)).group_by(key, *columns)
 
 
-async def by_model(conn: AsyncConnection, account_id: str, start: datetime, end: datetime) -> list:
-    """(provider, model, Totals) for each pair used within [start, end)."""
-    rows = (await conn.execute(by_model_query(account_id, start, end))).all()
+async def by_model(conn: AsyncConnection, account_id: str, start: datetime, end: datetime,
+                   key_id: str | None = None) -> list:
+    """(provider, model, Totals) for each pair used within [start, end), by one key when `key_id` is given."""
+    rows = (await conn.execute(by_model_query(account_id, start, end, key_id))).all()
     return [(row.provider, row.model, _totals(row)) for row in rows]
+
+
+async def by_key(conn: AsyncConnection, account_id: str, start: datetime, end: datetime) -> dict[str, Totals]:
+    """key_id ("" for sessions) -> Totals within [start, end): every key's usage in one grouped query."""
+    rows = (await conn.execute(by_key_query(account_id, start, end))).all()
+    return {row.key_id: _totals(row) for row in rows}
 
 
 async def by_period_and_model(conn: AsyncConnection, account_id: str, start: datetime, end: datetime,

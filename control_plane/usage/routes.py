@@ -1,4 +1,5 @@
-"""GET /v1/usage (this month, by provider and model, with the quota) and GET /v1/usage/daily."""
+"""GET /v1/usage (this month, by provider and model, with the quota; `?key_id=` for one key's) and
+GET /v1/usage/daily."""
 from datetime import datetime, timedelta
 
 from aiohttp import web
@@ -7,6 +8,7 @@ from control_plane import clock
 from control_plane.accounts import store
 from control_plane.errors import ApiError
 from control_plane.identity import require_identity
+from control_plane.keys import store as keys_store
 from control_plane.services import services
 from control_plane.usage import report
 from control_plane.usage.periods import DAY
@@ -14,6 +16,7 @@ from control_plane.usage.summary import month_report
 
 routes = web.RouteTableDef()
 DEFAULT_DAYS, MAX_DAYS = 30, 365
+MAX_ID_LENGTH = 40  # api_keys.id's column
 
 
 def _days(request: web.Request) -> int:
@@ -29,6 +32,16 @@ def _day_range(days: int) -> list[datetime]:
     return [today - timedelta(days=back) for back in range(days - 1, -1, -1)]
 
 
+async def _key_filter(conn, request: web.Request, account_id: str) -> str | None:
+    """`?key_id=`: one of the account's keys (revoked ones too: their usage stays theirs), else a 404."""
+    key_id = request.query.get("key_id")
+    if key_id is None:
+        return None
+    if len(key_id) > MAX_ID_LENGTH or not await keys_store.owned_key_exists(conn, account_id, key_id):
+        raise ApiError(404, f"No API key with id '{key_id[:MAX_ID_LENGTH]}'", "key_not_found", "key_id")
+    return key_id
+
+
 @routes.get("/v1/usage")
 async def usage(request: web.Request) -> web.Response:
     identity = require_identity(request)
@@ -38,7 +51,8 @@ async def usage(request: web.Request) -> web.Response:
         if account is None:
             raise ApiError(401, "This account no longer exists", "account_not_found")
         tier = svc.config.tiers.get(account.tier) or svc.config.tiers["free"]
-        body = await month_report(conn, account.id, account.tier, tier["monthly_tokens"])
+        key_id = await _key_filter(conn, request, account.id)
+        body = await month_report(conn, account.id, account.tier, tier["monthly_tokens"], key_id)
     return web.json_response(body)
 
 

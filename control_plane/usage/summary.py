@@ -21,18 +21,28 @@ def _quota(monthly_tokens: int | None, used: int) -> dict:
     return {"monthly_tokens": monthly_tokens, "used_tokens": used, "remaining_tokens": remaining}
 
 
-async def month_report(conn: AsyncConnection, account_id: str, tier: str, monthly_tokens: int | None) -> dict:
-    """Totals, the breakdown by provider and by model, and what is left of the tier's quota."""
-    now = clock.now()
-    start, end = month_bounds(now)
-    rows = await report.by_model(conn, account_id, start, end)
+def _sum(rows: list) -> report.Totals:
     totals = report.Totals()
     for _, _, group in rows:
         totals.add(group)
-    return {"object": "usage", "period": month_name(now), "period_start": clock.iso(start),
-            "period_end": clock.iso(end), "tier": tier, **totals.view(),
-            "quota": _quota(monthly_tokens, totals.quota_tokens),
-            "by_provider": _grouped(rows, 0), "by_model": _grouped(rows, 1)}
+    return totals
+
+
+async def month_report(conn: AsyncConnection, account_id: str, tier: str, monthly_tokens: int | None,
+                       key_id: str | None = None) -> dict:
+    """Totals, the breakdown by provider and by model, and what is left of the tier's quota. With
+    `key_id`, the totals and breakdowns are that key's; the quota stays the account's (keys share it)."""
+    now = clock.now()
+    start, end = month_bounds(now)
+    rows = await report.by_model(conn, account_id, start, end, key_id)
+    totals = _sum(rows)
+    quota_used = totals.quota_tokens if key_id is None else _sum(
+        await report.by_model(conn, account_id, start, end)).quota_tokens
+    found = {"object": "usage", "period": month_name(now), "period_start": clock.iso(start),
+             "period_end": clock.iso(end), "tier": tier, **totals.view(),
+             "quota": _quota(monthly_tokens, quota_used),
+             "by_provider": _grouped(rows, 0), "by_model": _grouped(rows, 1)}
+    return found if key_id is None else {**found, "key_id": key_id}
 
 
 async def month_to_date(conn: AsyncConnection, account_id: str) -> dict:

@@ -26,11 +26,14 @@ def route_entry(route: Route, route_token: str) -> dict:
         # Reachable only through the sidecar's decision: its provider header and its token.
         match["headers"] = [{"name": PROVIDER_HEADER, "string_match": {"exact": route.provider}},
                             {"name": ROUTE_TOKEN_HEADER, "string_match": {"exact": route_token}}]
+    if route.when_header:
+        match["headers"] = [{"name": route.when_header, "present_match": True}]
     if route.host:
         action["host_rewrite_literal"] = route.host
     if route.attempts > 1:
         action["retry_policy"] = routers.retry_policy(route.attempts)
-    entry = {"name": f"provider:{route.provider}" if route.provider else route.prefix_or_path,
+    name = f"provider:{route.provider}" if route.provider else route.prefix_or_path
+    entry = {"name": f"{name} with {route.when_header}" if route.when_header else name,
              "match": match, "route": action, "typed_per_filter_config": _filters_for(route.kind)}
     if route.remove_headers:
         entry["request_headers_to_remove"] = list(route.remove_headers)

@@ -6,7 +6,8 @@ Three kinds of route:
   provider's `:path` and makes Envoy pick the route again; that second match lands on the
   provider's route, which matches on that header and on the route token (schemas.internal_api)
   whatever the path. Clients cannot send either: Envoy drops their `x-clew-*` headers before routing;
-- "public": no auth filter (signup, login, models, ... and unknown paths, answered with a JSON 404).
+- "public": no auth filter (signup, login, models, ... and unknown paths, answered with a JSON 404);
+  the model list is authenticated when the caller sends credentials (IDENTIFIED_ROUTES).
 
 Order matters: Envoy takes the first match, so specific routes come before the catch-all.
 """
@@ -41,6 +42,7 @@ class Route:
     host: str = ""              # provider routes: the provider's Host header
     attempts: int = 1           # router routes: one attempt per candidate
     remove_headers: tuple = field(default=())
+    when_header: str = ""       # matches only requests that carry this header
 
 
 # Prefix matches on purpose: a path that merely starts like a management route (`/v1/keysX`) needs
@@ -49,13 +51,18 @@ MANAGEMENT_ROUTES = [
     Route("/v1/auth/me", kind="management"),
     Route("/v1/keys", kind="management"),
     Route("/v1/usage", kind="management"),
-    Route("/v1/requests", kind="management"),
     Route("/v1/billing/checkout", kind="management"),
     Route("/v1/billing/invoices", kind="management"),
     Route("/v1/webhooks", kind="management"),
     Route("/v1/telemetry/stats", kind="management"),
     Route("/v1/provider-keys", kind="management"),
 ]
+
+# The model list is public, but a caller that sends credentials is authenticated like on a management
+# route, so that the list is the one its key may use (an API key's allowed_models); a bad credential is
+# a 401 as anywhere else. Without credentials the request stays on the public catch-all.
+IDENTIFIED_ROUTES = [Route("/v1/models", kind="management", when_header=header)
+                     for header in ("authorization", "x-api-key")]
 
 PUBLIC_CATCH_ALL = Route("/")
 ROUTING_HEADERS = (PROVIDER_HEADER, ROUTE_TOKEN_HEADER)  # the sidecar's decision; no provider sees it
@@ -81,6 +88,6 @@ def route_table(upstreams: dict[str, Upstream] | None = None, timeout_seconds: i
     """Every route in match order. The AI paths are where requests first land, before any provider
     is known; ext_proc runs there."""
     return [*provider_routes(upstreams or {}, timeout_seconds), *router_routes(routers or {}, timeout_seconds),
-            *MANAGEMENT_ROUTES,
+            *MANAGEMENT_ROUTES, *IDENTIFIED_ROUTES,
             *(Route(path, exact=True, kind="ai") for path in AI_PATHS),
             *(Route(prefix, kind="ai") for prefix in AI_PREFIXES), PUBLIC_CATCH_ALL]

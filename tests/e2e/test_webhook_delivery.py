@@ -150,6 +150,18 @@ async def test_revoking_a_key_delivers_key_revoked(client, own, receiver):
     assert event["data"]["id"] == key["id"]
 
 
+async def test_editing_a_key_delivers_key_updated_with_what_changed(client, own, receiver):
+    account = await new_account(client, own.url)
+    key = await create_key(client, own.url, account)
+    path, secret = await _subscribe(client, own, receiver, account, ["key.updated"])
+    status, _, _ = await call(client, "PATCH", f"{own.url}/v1/keys/{key['id']}", headers=account.bearer,
+                              json={"allowed_models": ["deepseek-v4"], "monthly_budget_usd": 5})
+    assert status == 200
+    event = await _one_delivery(receiver, path, secret, "key.updated")
+    assert event["data"]["id"] == key["id"] and event["data"]["changed"] == ["allowed_models", "monthly_budget_usd"]
+    assert (event["data"]["allowed_models"], event["data"]["monthly_budget_usd"]) == (["deepseek-v4"], "5")
+
+
 async def _change_tier(engine, account_id: str, tier: str) -> None:
     """A tier change the way billing makes it: the change, the feed entry and the event in one transaction."""
     async with engine.begin() as conn:

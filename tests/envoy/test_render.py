@@ -65,9 +65,11 @@ def run_validate(path: Path) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=30)
 
 
-def first_match(path: str):
-    """The route Envoy would pick for `path` (prefix and exact semantics, first match wins)."""
+def first_match(path: str, headers: tuple[str, ...] = ()):
+    """The route Envoy would pick for `path` sent with `headers` (prefix and exact semantics, first match wins)."""
     for route in route_table():
+        if route.when_header and route.when_header not in headers:
+            continue
         if path == route.prefix_or_path if route.exact else path.startswith(route.prefix_or_path):
             return route
     return None
@@ -170,7 +172,7 @@ def test_client_clew_headers_are_removed_before_route_selection(tmp_path):
 
 
 @pytest.mark.parametrize("path", ["/v1/auth/me", "/v1/keys", "/v1/keys/key_123", "/v1/usage", "/v1/usage/daily",
-                                  "/v1/requests", "/v1/billing/checkout", "/v1/billing/invoices", "/v1/webhooks",
+                                  "/v1/billing/checkout", "/v1/billing/invoices", "/v1/webhooks",
                                   "/v1/webhooks/wh_1", "/v1/telemetry/stats", "/v1/provider-keys"])
 def test_management_routes_have_ext_authz_enabled(tmp_path, path):
     route = first_match(path)
@@ -185,6 +187,15 @@ def test_public_routes_have_ext_authz_disabled(tmp_path, path):
     route = first_match(path)
     assert route.kind == "public"
     assert ext_authz_disabled(rendered_routes(make_config(), make_settings(tmp_path))[route.prefix_or_path])
+
+
+@pytest.mark.parametrize("header", ["authorization", "x-api-key"])
+def test_the_model_list_with_credentials_is_authenticated(tmp_path, header):
+    route = first_match("/v1/models", (header,))
+    assert route.kind == "management" and route.when_header == header
+    rendered = rendered_routes(make_config(), make_settings(tmp_path))[f"/v1/models with {header}"]
+    assert not ext_authz_disabled(rendered)
+    assert rendered["match"]["headers"] == [{"name": header, "present_match": True}]
 
 
 def test_management_and_public_routes_have_ext_proc_disabled(tmp_path):
