@@ -9,6 +9,7 @@ from control_plane.access_log import access_log_middleware
 from control_plane.accounts import routes as accounts
 from control_plane.accounts.mailer import create_mailer
 from control_plane.accounts.throttle import MemoryLoginThrottle, RedisLoginThrottle
+from control_plane.activity import routes as activity
 from control_plane.billing import routes as billing
 from control_plane.billing import stripe_api
 from control_plane.billing.usage_charges import run_usage_charger
@@ -69,6 +70,7 @@ def create_app(settings: Settings, config_file: ConfigFile) -> web.Application:
     app.on_startup.append(_load_platform_data)
     app.cleanup_ctx.append(run_webhook_workers)
     app.add_routes(usage.routes)
+    app.add_routes(activity.routes)
     app.add_routes(billing.routes)
     app.add_routes(provider_keys.routes)
     app.add_routes(dashboard.routes)

@@ -57,10 +57,11 @@ async def completions_finished(timeout: float) -> None:
         await asyncio.wait(set(_background), timeout=timeout)
 
 
-def _spawn(coroutine) -> None:
+def _spawn(coroutine) -> asyncio.Task:
     task = asyncio.ensure_future(coroutine)
     _background.add(task)  # the loop keeps only weak references to tasks
     task.add_done_callback(_background.discard)
+    return task
 
 
 def _error_json(reject: Reject) -> bytes:
@@ -222,8 +223,11 @@ class ExternalProcessorService(ext_proc_grpc.ExternalProcessorServicer):
                 started = time.perf_counter()
                 reply, last = await self._answer(ctx, phase, message)
                 if last:
-                    # Before the last reply: the usage event is queued before the client has it all.
-                    await self._complete(ctx)
+                    # Before the last reply: the usage event is queued before the client has it all
+                    # (plugins.delivery_reconciler corrects it if the client does not get it). A task of
+                    # its own: Envoy cancels this stream when the client leaves meanwhile, and the event
+                    # must still be queued and the quota settled.
+                    await asyncio.shield(_spawn(self._complete(ctx)))
                 PHASE_LATENCY.labels(phase).observe(time.perf_counter() - started)
                 yield reply
         finally:

@@ -24,6 +24,12 @@ used = tonumber(used)
 if used + tonumber(ARGV[1]) > tonumber(ARGV[2]) then return {0, used} end
 return {1, redis.call('INCRBY', KEYS[1], ARGV[1])}
 """
+# Adds ARGV[1] to a counter that exists; a missing one is left missing (it is rebuilt from the ledger).
+_ADJUST = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('INCRBY', KEYS[1], ARGV[1])
+return 1
+"""
 COUNTER_TTL_SECONDS = 40 * 24 * 3600  # past the month's end: a late settlement still finds it
 
 
@@ -64,11 +70,18 @@ class MemoryQuota:
         key = (account_id, month)
         self._used[key] = self._used.get(key, 0) + delta
 
+    async def adjust(self, account_id: str, month: str, delta: int) -> None:
+        """Follow a change the ledger already holds (a corrected row): only a counter kept in memory."""
+        key = (account_id, month)
+        if key in self._used:
+            self._used[key] += delta
+
 
 class RedisQuota:
     def __init__(self, redis: Redis, prefix: str, engine: AsyncEngine):
         self.redis, self.prefix, self.engine = redis, prefix, engine
         self._reserve = redis.register_script(_RESERVE)
+        self._adjust = redis.register_script(_ADJUST)
 
     def _key(self, account_id: str, month: str) -> str:
         return f"{self.prefix}quota:{{{account_id}}}:{month}"
@@ -86,3 +99,9 @@ class RedisQuota:
     async def settle(self, account_id: str, month: str, delta: int) -> None:
         if delta:
             await self.redis.incrby(self._key(account_id, month), delta)
+
+    async def adjust(self, account_id: str, month: str, delta: int) -> None:
+        """Follow a change the ledger already holds (a corrected row). A counter Redis no longer has is
+        not created from the change alone: the next request rebuilds it from the ledger, change included."""
+        if delta:
+            await self._adjust(keys=[self._key(account_id, month)], args=[delta])

@@ -22,6 +22,7 @@ from plugins.usage_sink import create_sink
 from plugins.usage_spool import Spool, SpoolingSink
 from plugins.video_jobs import VideoJobs
 from schemas.database import create_engine
+from schemas.gateway import tier_spend_cap_nanos
 from schemas.internal_api import sidecar_token
 from schemas.ops_endpoints import serve_ops
 from schemas.readiness import dependency_checks
@@ -47,8 +48,12 @@ async def serve(settings: Settings, index: int) -> None:
     windows = RedisWindows(redis, settings.redis_prefix) if redis else MemoryWindows()
     cooldowns = RedisCooldowns(redis, settings.redis_prefix) if redis else MemoryCooldowns()
     quotas = RedisQuota(redis, settings.redis_prefix, engine) if redis else MemoryQuota(engine)
-    spend = RedisSpend(redis, settings.redis_prefix, engine) if redis else MemorySpend(engine)
-    store.also_evict(spend.forget)  # a key's budget or the account's cap changed: recount from the ledger
+    def tier_capped(tier: str) -> bool:
+        return tier_spend_cap_nanos(runtime.current.tier(tier)) is not None
+
+    spend = (RedisSpend(redis, settings.redis_prefix, engine, tier_capped) if redis
+             else MemorySpend(engine, tier_capped))
+    store.also_evict(spend.forget)  # counters of limits removed are dropped (plugins.spend_store)
     # One spool file per process: a usage event the queue cannot take now waits there (plugins.usage_spool).
     sink = SpoolingSink(create_sink(redis, settings.redis_prefix, engine),
                         Spool(settings.home / "spool" / f"sidecar-{index}.db"))

@@ -7,23 +7,28 @@ flight. A request's reservation is admitted only if it fits every limit that app
 in Redis, one step of the event loop in memory), so no number of concurrent requests can pass a limit;
 only what a request costs beyond its reservation could.
 
-A counter that does not exist (first use this month, Redis restarted, the hash expired or was
-forgotten) is rebuilt from the ledger: the month's sum of `cost_nanos` for the key, or the account.
-When an account's limits change (the account change feed), its hash is forgotten and rebuilt on the
-next request: a counter kept while a limit was off would have missed what was spent meanwhile. Every
-hash carries a generation (`gen`), and a settlement applies only to the generation it reserved in, so
-a reservation made before a rebuild is never taken off a counter that never held it.
+A counter that does not exist (first use this month, Redis restarted, the hash expired) is rebuilt
+from the ledger: the month's sum of `cost_nanos` for the key, or the account. Requests under no limit
+touch no counter, so a counter whose limit is removed must not outlive it (it would miss what is spent
+until the limit comes back): when the account change feed names an account, its counters whose limit
+is gone are dropped (`forget`), and rebuilt if the limit returns. A changed amount keeps its counter,
+and the reservations in flight with it. Every hash carries a generation (`gen`): a settlement applies
+only to the generation it reserved in, so a reservation is never taken off a rebuilt counter that
+never held it.
 """
 import asyncio
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import sqlalchemy as sa
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from schemas.spend import month_spend
+from schemas.tables import accounts, api_keys
 
 log = logging.getLogger(__name__)
 ACCOUNT = "account"  # the account's counter in the month's hash; a key's is key_field(key_id)
@@ -102,11 +107,61 @@ def _new_gen() -> str:
     return uuid.uuid4().hex[:16]
 
 
-class MemorySpend:
+async def still_limited(engine: AsyncEngine, account_id: str, fields: set[str],
+                        tier_capped: Callable[[str], bool]) -> set[str]:
+    """Those of `fields` whose limit is still on: keys with a budget (and not revoked), the account's
+    cap when it has its own or its tier one (`tier_capped`, from gateway.yaml)."""
+    key_ids = [field.removeprefix("key:") for field in fields if field != ACCOUNT]
+    async with engine.connect() as conn:
+        account = (await conn.execute(sa.select(accounts.c.tier, accounts.c.spend_cap_nanos).where(
+            accounts.c.id == account_id))).first()
+        budgeted = (await conn.execute(sa.select(api_keys.c.id).where(
+            api_keys.c.account_id == account_id, api_keys.c.id.in_(key_ids), api_keys.c.revoked_at.is_(None),
+            api_keys.c.monthly_budget_nanos.is_not(None)))).scalars().all() if key_ids else []
+    kept = {key_field(key_id) for key_id in budgeted}
+    if account is not None and (account.spend_cap_nanos is not None or tier_capped(account.tier)):
+        kept.add(ACCOUNT)
+    return kept & fields
+
+
+class _Forgetting:
+    """Dropping an account's counters whose limit is gone, when the change feed names the account."""
+
+    def __init__(self, engine: AsyncEngine, tier_capped: Callable[[str], bool], clock):
+        self.engine, self.tier_capped, self.clock = engine, tier_capped, clock
+        self._tasks: set[asyncio.Task] = set()
+
+    def forget(self, account_id: str) -> asyncio.Task:
+        """Called from the change feed, which does not wait: the work runs as a task of its own."""
+        task = asyncio.get_running_loop().create_task(self._forget(account_id, month_of(self.clock())))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _forget(self, account_id: str, month: str) -> None:
+        try:
+            fields = await self._fields(account_id, month)
+            if fields:
+                gone = fields - await still_limited(self.engine, account_id, fields, self.tier_capped)
+                if gone:
+                    await self._drop(account_id, month, gone)
+        except Exception:  # noqa: BLE001 - logged; the counters stay (a limit removed keeps its old count)
+            log.warning("could not drop the spend counters of account %s whose limits changed", account_id,
+                        exc_info=True)
+
+    async def _fields(self, account_id: str, month: str) -> set[str]:
+        raise NotImplementedError
+
+    async def _drop(self, account_id: str, month: str, fields: set[str]) -> None:
+        raise NotImplementedError
+
+
+class MemorySpend(_Forgetting):
     """The embedded backend's counters: one sidecar process holds them all (clew up runs one)."""
 
-    def __init__(self, engine: AsyncEngine):
-        self.engine = engine
+    def __init__(self, engine: AsyncEngine, tier_capped: Callable[[str], bool] = lambda tier: False,
+                 clock=lambda: datetime.now(UTC)):
+        super().__init__(engine, tier_capped, clock)
         self._months: dict[tuple[str, str], dict[str, int | str]] = {}
 
     async def reserve(self, account_id: str, month: str, amount: int, limits: list[Limit]) -> Verdict:
@@ -117,7 +172,7 @@ class MemorySpend:
             if missing is None:
                 break
             rebuilt = await ledger_month_spend(self.engine, account_id, month, missing)
-            # Another request may have rebuilt it meanwhile, or a change of limits forgotten the month.
+            # Another request may have rebuilt it meanwhile, or a change of limits dropped it.
             self._months.setdefault(month_key, {"gen": _new_gen()}).setdefault(missing, rebuilt)
         # No await from here on: the check and the additions are one step.
         for limit in limits:
@@ -135,19 +190,23 @@ class MemorySpend:
             if field in counters:
                 counters[field] += delta
 
-    def forget(self, account_id: str) -> None:
-        """Drop the account's counters: its limits changed."""
-        for month_key in [k for k in self._months if k[0] == account_id]:
-            del self._months[month_key]
+    async def _fields(self, account_id: str, month: str) -> set[str]:
+        return set(self._months.get((account_id, month), {})) - {"gen"}
+
+    async def _drop(self, account_id: str, month: str, fields: set[str]) -> None:
+        counters = self._months.get((account_id, month), {})
+        for field in fields:
+            counters.pop(field, None)
 
 
-class RedisSpend:
-    def __init__(self, redis: Redis, prefix: str, engine: AsyncEngine, clock=lambda: datetime.now(UTC)):
-        self.redis, self.prefix, self.engine, self.clock = redis, prefix, engine, clock
+class RedisSpend(_Forgetting):
+    def __init__(self, redis: Redis, prefix: str, engine: AsyncEngine,
+                 tier_capped: Callable[[str], bool] = lambda tier: False, clock=lambda: datetime.now(UTC)):
+        super().__init__(engine, tier_capped, clock)
+        self.redis, self.prefix = redis, prefix
         self._reserve = redis.register_script(_RESERVE)
         self._seed = redis.register_script(_SEED)
         self._settle = redis.register_script(_SETTLE)
-        self._forgetting: set[asyncio.Task] = set()
 
     def _key(self, account_id: str, month: str) -> str:
         return f"{self.prefix}spend:{{{account_id}}}:{month}"  # hash-tagged by account, like the quota's
@@ -155,7 +214,7 @@ class RedisSpend:
     async def reserve(self, account_id: str, month: str, amount: int, limits: list[Limit]) -> Verdict:
         key = self._key(account_id, month)
         args = [amount] + [value for limit in limits for value in (limit.field, limit.nanos)]
-        for _ in range(len(limits) + 2):  # at most the hash and each field rebuilt, and a forget between
+        for _ in range(len(limits) + 2):  # at most the hash and each field rebuilt, and a drop between
             reply = await self._reserve(keys=[key], args=args)
             status = int(reply[0])
             if status == 1:
@@ -171,19 +230,11 @@ class RedisSpend:
         if delta and fields:
             await self._settle(keys=[self._key(account_id, month)], args=[gen, delta, *fields])
 
-    def forget(self, account_id: str) -> asyncio.Task:
-        """Drop this month's counters: the account's limits changed. Called from the change feed, which
-        does not wait: the deletion runs as a task of its own."""
-        task = asyncio.get_running_loop().create_task(self._delete(self._key(account_id, month_of(self.clock()))))
-        self._forgetting.add(task)
-        task.add_done_callback(self._forgetting.discard)
-        return task
+    async def _fields(self, account_id: str, month: str) -> set[str]:
+        return {_text(field) for field in await self.redis.hkeys(self._key(account_id, month))} - {"gen"}
 
-    async def _delete(self, key: str) -> None:
-        try:
-            await self.redis.delete(key)
-        except Exception:  # noqa: BLE001 - the counters then keep counting: a limit that changed reads them
-            log.warning("could not drop the spend counters %s after a change of limits", key)
+    async def _drop(self, account_id: str, month: str, fields: set[str]) -> None:
+        await self.redis.hdel(self._key(account_id, month), *sorted(fields))
 
 
 def _text(value) -> str:

@@ -115,6 +115,14 @@ def candidate_cluster(router: str, index: int) -> str:
     return f"candidate_{_slug(router)}_{index}"
 
 
+_MODEL_CLUSTER_PREFIXES = ("provider_", "router_", "candidate_")
+
+
+def is_model_cluster(name) -> bool:
+    """A cluster of providers (a provider's, a router's, a router candidate's): its requests are metered."""
+    return isinstance(name, str) and name.startswith(_MODEL_CLUSTER_PREFIXES)
+
+
 # The Redis Stream of usage events (after the Redis prefix): the sidecar appends, the ledger consumes.
 USAGE_STREAM = "usage-events"
 

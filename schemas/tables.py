@@ -235,6 +235,15 @@ quota_notifications = sa.Table(
     sa.Column("created_at", _TS, nullable=False),
 )
 
+# usage.spend_cap_threshold events already emitted (migration 0011): exactly-once, as the quota's.
+spend_cap_notifications = sa.Table(
+    "spend_cap_notifications", metadata,
+    sa.Column("account_id", sa.String(40), sa.ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("period", sa.String(7), primary_key=True),  # YYYY-MM
+    sa.Column("threshold", sa.Integer, primary_key=True),  # percent of the month's spend cap
+    sa.Column("created_at", _TS, nullable=False),
+)
+
 # CLI instances (anonymous): the latest heartbeat of each. ip_hash is a salted hash, never the IP.
 telemetry_instances = sa.Table(
     "telemetry_instances", metadata,

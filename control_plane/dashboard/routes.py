@@ -7,6 +7,7 @@ styles and talks only to its own origin, the gateway's public API.
 """
 from aiohttp import web
 
+from control_plane.billing.config import INCLUDED
 from control_plane.dashboard.assets import CONTENT_TYPES, StaticAssets
 from control_plane.errors import ApiError
 from control_plane.services import services
@@ -36,7 +37,8 @@ async def app_root(_request: web.Request) -> web.Response:
 async def dashboard_config(request: web.Request) -> web.Response:
     config = services(request).config
     tiers = [{"name": name, "price_usd_month": tier["price_usd_month"],
-              "requests_per_minute": tier["requests_per_minute"], "monthly_tokens": tier["monthly_tokens"]}
+              "requests_per_minute": tier["requests_per_minute"], "monthly_tokens": tier["monthly_tokens"],
+              "usage_billing": tier.get("usage_billing", INCLUDED)}
              for name, tier in config.tiers.items()]
     return web.json_response({"tiers": tiers, "webhook_events": list(EVENT_TYPES)}, headers=_headers(REVALIDATE))
 

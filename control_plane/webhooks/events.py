@@ -18,7 +18,7 @@ from control_plane.ids import new_id
 from schemas.tables import webhook_deliveries, webhooks
 
 EVENT_TYPES = ("usage.quota_threshold", "billing.tier_changed", "key.created", "key.updated", "key.revoked",
-               "invoice.created")
+               "invoice.created", "usage.spend_cap_threshold")
 
 
 def event_body(event_id: str, event_type: str, account_id: str, data: dict, created_at) -> str:

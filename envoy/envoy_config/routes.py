@@ -51,6 +51,7 @@ MANAGEMENT_ROUTES = [
     Route("/v1/auth/me", kind="management"),
     Route("/v1/keys", kind="management"),
     Route("/v1/usage", kind="management"),
+    Route("/v1/requests", kind="management"),
     Route("/v1/billing/checkout", kind="management"),
     Route("/v1/billing/invoices", kind="management"),
     Route("/v1/webhooks", kind="management"),

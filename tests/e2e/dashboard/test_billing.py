@@ -1,7 +1,11 @@
 """Billing in the dashboard: upgrading through the Stripe stand-in's Checkout and its signed
-webhook, downgrading, and the invoices with their lines."""
+webhook, downgrading, and the invoices with their lines, usage and amount due."""
+import uuid
 from datetime import UTC, datetime, timedelta
 
+import sqlalchemy as sa
+
+from schemas.tables import invoices as invoice_rows
 from tests.e2e.billing import tier_of
 from tests.e2e.chat import account_on_tier
 from tests.e2e.reports import month_start
@@ -67,7 +71,30 @@ async def test_invoices_list_each_months_lines_newest_first(dash, client, gatewa
     lines = [await row.inner_text() for row in await current.locator("table.lines tbody tr").all()]
     assert len(lines) == 2 and "deepseek-v4" in lines[0] and "1,500" in lines[0] and "$0.00125" in lines[0]
     assert "mistral/large" in lines[1] and "$0.0018" in lines[1]
-    assert "$0.00305" in await current.locator(".amounts .total").inner_text()
+    usage, due = current.locator(".amounts .usage"), current.locator(".amounts .amount-due")
+    assert "Usage (included in plan)" in await usage.inner_text() and "$0.00305" in await usage.inner_text()
+    assert await due.inner_text() == "Amount due so far\n$0.00"  # a free plan includes its usage
     assert "Final" in await invoices.last.locator("h3").inner_text()
     assert "42" in await invoices.last.locator("table.lines").inner_text()
     await dash.screenshot("billing-invoices")
+
+
+async def test_each_invoice_shows_amount_due_and_usage_apart_included_or_billed(dash, client, gateway, db):
+    account = await account_on_tier(client, gateway, db, "pro")
+    now = datetime.now(UTC)
+    last = month_start(now, 1)
+    await insert_usage(db, account.id, 100, 10, cost_nanos=250_000_000)
+    await insert_usage(db, account.id, 1000, 10, cost_nanos=1_237_067_891, created_at=last)
+    async with db.begin() as conn:  # last month was closed on terms that billed usage, and charged
+        await conn.execute(sa.insert(invoice_rows).values(
+            id=f"inv_{uuid.uuid4().hex}", account_id=account.id, period=last.strftime("%Y-%m"), tier="pro",
+            subscription_nanos=10 * 10**9, finalized_at=now, usage_billing="metered", usage_charge_cents=124,
+            usage_charged_at=now))
+    await dash.sign_in(account, "/app/billing")
+    current, previous = await dash.page.locator("article.invoice").all()
+    amounts = [await invoice.locator(".amounts").inner_text() for invoice in (current, previous)]
+    assert "Subscription\n$10.00" in amounts[0] and "Usage (included in plan)\n$0.25" in amounts[0]
+    assert "Amount due so far\n$10.00" in amounts[0]
+    assert "Usage (billed)\n$1.237068" in amounts[1] and "Amount due\n$11.24" in amounts[1]
+    assert "Usage included" in await dash.page.locator(".tier[aria-current=true]").inner_text()
+    await dash.screenshot("billing-amount-due-and-usage")

@@ -80,6 +80,7 @@ async def test_config_lists_the_tiers_of_gateway_yaml_and_the_webhook_events(cli
     tiers = yaml.safe_load(gateway.config_path.read_text())["tiers"]
     assert status == 200 and headers["Cache-Control"] == "no-cache"
     assert body["tiers"] == [{"name": name, **{k: tier[k] for k in ("price_usd_month", "requests_per_minute",
-                                                                     "monthly_tokens")}}
+                                                                     "monthly_tokens")},
+                              "usage_billing": tier.get("usage_billing", "included")}
                              for name, tier in tiers.items()]
     assert "key.created" in body["webhook_events"] and "billing.tier_changed" in body["webhook_events"]

@@ -1,5 +1,5 @@
 // Billing: the current tier, the published tiers (upgrade through Stripe Checkout, downgrade at
-// once), and the monthly invoices with their lines.
+// once), and the monthly invoices with their lines, usage and amount due.
 import { dashboardConfig, get, post } from "../api.js";
 import { confirmAction } from "../dialog.js";
 import { fill, h } from "../dom.js";
@@ -46,11 +46,15 @@ function tierCard(tier, current, onChoose) {
     h("p", { class: "price" }, fmt.price(tier.price_usd_month), h("span", {}, " /month")),
     h("ul", { class: "limits" },
       h("li", {}, `${fmt.count(tier.requests_per_minute)} requests/min`),
-      h("li", {}, fmt.tokensPerMonth(tier.monthly_tokens))),
+      h("li", {}, fmt.tokensPerMonth(tier.monthly_tokens)),
+      h("li", {}, tier.usage_billing === "metered" ? "Usage billed monthly" : "Usage included")),
     button);
 }
 
+// Usage is shown at its value either way; only a metered plan's usage adds to the amount due,
+// which is what Stripe charges.
 function invoiceCard(invoice) {
+  const metered = invoice.usage_billing === "metered";
   const lines = table({
     rows: invoice.lines, className: "lines", emptyMessage: "No usage this month.", columns: [
       { label: "Model", cell: (l) => l.model },
@@ -64,9 +68,11 @@ function invoiceCard(invoice) {
       h("span", { class: `badge ${invoice.status}` }, invoice.status === "draft" ? "Draft (this month)" : "Final")),
     h("dl", { class: "amounts" },
       h("div", {}, h("dt", {}, "Plan"), h("dd", {}, fmt.tierName(invoice.tier))),
-      h("div", {}, h("dt", {}, "Subscription"), h("dd", {}, fmt.usd(invoice.subscription_usd))),
-      h("div", {}, h("dt", {}, "Usage"), h("dd", {}, fmt.usd(invoice.usage.cost_usd))),
-      h("div", { class: "total" }, h("dt", {}, "Total"), h("dd", {}, fmt.usd(invoice.total_usd)))),
+      h("div", { class: "subscription" }, h("dt", {}, "Subscription"), h("dd", {}, fmt.usd(invoice.subscription_usd))),
+      h("div", { class: "usage" }, h("dt", {}, metered ? "Usage (billed)" : "Usage (included in plan)"),
+        h("dd", {}, fmt.usd(invoice.usage_usd))),
+      h("div", { class: "amount-due" }, h("dt", {}, invoice.status === "draft" ? "Amount due so far" : "Amount due"),
+        h("dd", {}, fmt.usd(invoice.amount_due_usd)))),
     lines);
 }
 
