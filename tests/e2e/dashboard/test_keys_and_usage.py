@@ -156,3 +156,44 @@ async def test_a_key_revoked_in_the_dashboard_is_refused(dash, client, gateway):
     await dash.page.get_by_text("Revoked “doomed”.").wait_for()
     await dash.page.get_by_text("No API keys yet.").wait_for()
     await _refused_within(client, gateway.url, created["key"], 2.0)
+
+
+async def test_a_keys_limits_and_scope_are_edited_in_the_page_and_enforced(dash, client, gateway, db):
+    account = await new_account(client, gateway.url)
+    created = await create_key(client, gateway.url, account, "ci")
+    as_key = {"X-API-Key": created["key"], "x-sim-prompt-tokens": "100", "x-sim-completion-tokens": "20"}
+    for _ in range(2):
+        assert (await chat(client, gateway.url, as_key, model="gpt-5.5"))[0] == 200
+    await landed(db, account.id, 2)
+    await dash.sign_in(account, "/app/keys")
+    row = dash.page.locator("table.keys tbody tr", has_text="ci")
+    assert "2 requests · 240 tokens" in await row.inner_text() and "The account's only" in await row.inner_text()
+    assert await row.locator("td[data-label='Last used']").inner_text() != "Never"
+    await dash.page.get_by_role("button", name="Edit ci").click()
+    editor = dash.page.locator("form.key-editor")
+    await editor.get_by_label("Requests per minute").fill("11")  # over the free tier's 10: the API says so
+    await editor.get_by_role("button", name="Save changes").click()
+    assert "free tier allows 10 requests per minute" in await dash.alert()
+    assert await editor.get_by_label("Requests per minute").get_attribute("aria-invalid") == "true"
+    await editor.get_by_label("Models").fill("deepseek-*, clew/free")
+    await editor.get_by_label("Monthly budget (USD)").fill("5.5")
+    await editor.get_by_label("Requests per minute").fill("2")
+    await editor.get_by_label("Expires").fill("2999-01-01T10:00")
+    await editor.get_by_label("Scope").select_option("management")
+    await dash.screenshot("keys-edit-limits")
+    await editor.get_by_role("button", name="Save changes").click()
+    await dash.page.get_by_text("Saved “ci”.").wait_for()
+    text = await row.inner_text()
+    assert "Models: deepseek-*, clew/free" in text and "Budget: $5.50/month" in text and "2 requests/min" in text
+    assert "Expires" in text and await row.locator(".badge.scope").inner_text() == "management"
+    _, listed, _ = await call(client, "GET", f"{gateway.url}/v1/keys", headers=account.bearer)
+    key = listed["data"][0]
+    assert (key["allowed_models"], key["monthly_budget_usd"], key["requests_per_minute"], key["scope"]) == (
+        ["deepseek-*", "clew/free"], "5.5", 2, "management")
+    assert key["expires_at"].startswith("2999-01-01")
+    loop, refused = asyncio.get_running_loop(), 0
+    deadline = loop.time() + 5
+    while refused < 2:  # the sidecars follow the change: gpt-5.5 is no longer this key's
+        status, _, _ = await chat(client, gateway.url, {"X-API-Key": created["key"]}, model="gpt-5.5")
+        refused = refused + 1 if status == 403 else 0
+        assert loop.time() < deadline, "the edited key still reached gpt-5.5"

@@ -1,27 +1,29 @@
-// API keys: the list (masked, with each key's scope), a new key shown once with a copy button,
-// revoking with confirmation. Only a session (this page) can create a management key.
+// API keys: the list (masked, with each key's scope, limits, this month's usage and last use), a new
+// key shown once with a copy button, editing a key's scope and limits, revoking with confirmation.
+// Only a session (this page) can create a management key or change one.
 import { del, get, post } from "../api.js";
 import { confirmAction } from "../dialog.js";
 import { fill, h } from "../dom.js";
 import * as fmt from "../format.js";
 import { alertRegion, field, onSubmit, showError } from "../forms.js";
+import { keyEditor, limitsSummary, SCOPES, usageSummary } from "../key_limits.js";
 import { loadFailed, loading, notice, pageHeader, secretOnce, table } from "../widgets.js";
 
-const SCOPES = [
-  ["default", "Default: AI requests and reading usage"],
-  ["management", "Management: also keys, webhooks, billing and provider keys"],
-];
-
-function keyTable(keys, onRevoke) {
+function keyTable(keys, { onEdit, onRevoke }) {
   return table({
     rows: keys, className: "keys", emptyMessage: "No API keys yet. Create one above to call the API from a program.",
     columns: [
       { label: "Name", cell: (k) => k.name },
       { label: "Key", cell: (k) => h("code", {}, k.masked) },
       { label: "Scope", cell: (k) => h("span", { class: `badge scope ${k.scope}` }, k.scope) },
+      { label: "Limits", cell: limitsSummary },
+      { label: "This month", cell: usageSummary },
+      { label: "Last used", cell: (k) => (k.last_used_at ? fmt.when(k.last_used_at) : "Never") },
       { label: "Created", cell: (k) => fmt.when(k.created_at) },
-      { label: "Actions", cell: (k) => h("button", { type: "button", class: "danger small", "aria-label": `Revoke ${k.name}`,
-                                                      onclick: () => onRevoke(k) }, "Revoke") },
+      { label: "Actions", cell: (k) => h("span", { class: "row-actions" },
+        h("button", { type: "button", class: "small", "aria-label": `Edit ${k.name}`, onclick: () => onEdit(k) }, "Edit"),
+        h("button", { type: "button", class: "danger small", "aria-label": `Revoke ${k.name}`,
+                      onclick: () => onRevoke(k) }, "Revoke")) },
     ],
   });
 }
@@ -33,12 +35,27 @@ export const page = {
     const list = h("section", { class: "key-list", "aria-label": "Your API keys" }, loading("Loading keys"));
     const revealed = h("div");
     const status = h("div");
+    const editor = h("div");
     const refresh = async () => {
       try {
-        fill(list, keyTable((await get("/v1/keys")).data, revoke));
+        fill(list, keyTable((await get("/v1/keys")).data, { onEdit: edit, onRevoke: revoke }));
       } catch (error) {
         fill(list, loadFailed(error));
       }
+    };
+    const edit = (key) => {
+      const close = () => fill(editor);
+      fill(status);
+      fill(editor, h("section", { class: "card" }, h("h2", {}, `Edit “${key.name}”`),
+        keyEditor(key, {
+          onCancel: close,
+          onSaved: async (saved) => {
+            close();
+            await refresh();  // the list shows the change before the notice says it is saved
+            fill(status, notice(saved ? `Saved “${key.name}”.` : "Nothing changed.", "success"));
+          },
+        })));
+      editor.querySelector("select, input").focus();
     };
     const revoke = async (key) => {
       const sure = await confirmAction({
@@ -75,7 +92,7 @@ export const page = {
       await refresh();
     });
     view.append(pageHeader("API keys", "Programs send a key in the X-API-Key header (or as a Bearer token)."),
-      h("section", { class: "card" }, h("h2", {}, "Create a key"), form), revealed, status, list);
+      h("section", { class: "card" }, h("h2", {}, "Create a key"), form), revealed, editor, status, list);
     await refresh();
   },
 };
