@@ -8,8 +8,9 @@ from tests.support.ledger import insert_usage
 
 SIGNED_OUT = [("login", "/app/login"), ("signup", "/app/signup"), ("forgot", "/app/forgot"),
               ("reset", "/app/reset")]
-SIGNED_IN = [("overview", "/app/"), ("usage", "/app/usage"), ("keys", "/app/keys"), ("billing", "/app/billing"),
-             ("provider-keys", "/app/provider-keys"), ("webhooks", "/app/webhooks"), ("not-found", "/app/no-such-page")]
+SIGNED_IN = [("overview", "/app/"), ("usage", "/app/usage"), ("activity", "/app/activity"), ("keys", "/app/keys"),
+             ("billing", "/app/billing"), ("provider-keys", "/app/provider-keys"), ("webhooks", "/app/webhooks"),
+             ("not-found", "/app/no-such-page")]
 
 
 async def _check(dash, name: str, path: str) -> None:

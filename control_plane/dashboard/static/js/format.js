@@ -42,6 +42,13 @@ export function when(iso) {
   return new Date(iso).toLocaleString("en-US", { dateStyle: "medium", timeStyle: "short" });
 }
 
+// A moment to the second, for lists of events close together ("Dec 3, 18:48:12"); the year is in its title.
+export function instant(iso) {
+  return new Date(iso).toLocaleString("en-US", {
+    month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23",
+  });
+}
+
 export function tierName(name) {
   return name ? name.charAt(0).toUpperCase() + name.slice(1) : "";
 }

@@ -7,8 +7,8 @@ import { navigate } from "./router.js";
 import * as session from "./session.js";
 
 const LINKS = [
-  ["/app/", "Overview"], ["/app/usage", "Usage"], ["/app/keys", "API keys"], ["/app/billing", "Billing"],
-  ["/app/provider-keys", "Provider keys"], ["/app/webhooks", "Webhooks"],
+  ["/app/", "Overview"], ["/app/usage", "Usage"], ["/app/activity", "Activity"], ["/app/keys", "API keys"],
+  ["/app/billing", "Billing"], ["/app/provider-keys", "Provider keys"], ["/app/webhooks", "Webhooks"],
 ];
 let parts = null;
 let shownEmail = null;
