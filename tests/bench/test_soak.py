@@ -1,5 +1,12 @@
-"""The soak's verdict: a least-squares slope per process, flat under FLAT_MB_PER_MINUTE after the warm-up."""
-from tests.bench.soak import FLAT_MB_PER_MINUTE, slope_per_minute, verdicts
+"""The soak's verdict: growth after the warm-up, per request served, flat under FLAT_BYTES_PER_REQUEST."""
+from tests.bench.soak import FLAT_BYTES_PER_REQUEST, MIB, slope_per_minute, verdicts
+
+RATE = 100  # requests a second
+
+
+def _series(mb_at) -> list[tuple[float, float, int]]:
+    """Ten minutes of samples every 10 s at RATE requests a second; `mb_at(seconds)` gives the RSS."""
+    return [(t, mb_at(t), RATE * t) for t in range(0, 600, 10)]
 
 
 def test_the_slope_is_megabytes_per_minute():
@@ -7,12 +14,24 @@ def test_the_slope_is_megabytes_per_minute():
 
 
 def test_a_level_series_after_the_warm_up_is_flat_however_it_grew_before():
-    series = [(t, 50.0 + min(t, 60) / 6) for t in range(0, 600, 10)]  # grows 10 MB, then levels off
-    [row] = verdicts({"sidecar-0": series}, warmup=120)
-    assert row["flat"] and abs(row["slope_mb_per_min"]) < 1e-9
+    [row] = verdicts({"sidecar-0": _series(lambda t: 50.0 + min(t, 60) / 6)}, warmup=300)  # +10 MB, then level
+    assert row["flat"] and abs(row["bytes_per_request"]) < 1e-6
 
 
-def test_steady_growth_is_not_flat():
-    series = [(t, 110 + (2 * FLAT_MB_PER_MINUTE) * t / 60) for t in range(0, 600, 10)]
-    [row] = verdicts({"sidecar-0": series}, warmup=120)
-    assert not row["flat"]
+def test_steady_growth_per_request_is_not_flat():
+    leak = 2 * FLAT_BYTES_PER_REQUEST
+    [row] = verdicts({"sidecar-0": _series(lambda t: 110 + leak * RATE * t / MIB)}, warmup=300)
+    assert not row["flat"] and abs(row["bytes_per_request"] - leak) < 1e-6
+    assert row["requests"] == RATE * 290
+
+
+def test_a_sawtooth_without_a_trend_is_flat():
+    # Memory taken over a minute and given back (1 MB, a collector's cycle): no growth.
+    [row] = verdicts({"sidecar-0": _series(lambda t: 110 + (t % 60) / 60)}, warmup=300)
+    assert row["flat"], row
+
+
+def test_a_process_that_grew_without_serving_anything_is_not_flat():
+    idle = [(t, 40 + t / 600, 0) for t in range(0, 600, 10)]
+    [row] = verdicts({"control-plane": idle}, warmup=300)
+    assert row["bytes_per_request"] is None and not row["flat"]
