@@ -11,7 +11,7 @@ from control_plane.accounts.mailer import create_mailer
 from control_plane.accounts.throttle import MemoryLoginThrottle, RedisLoginThrottle
 from control_plane.activity import routes as activity
 from control_plane.billing import routes as billing
-from control_plane.billing import stripe_api
+from control_plane.billing import spend_cap, stripe_api
 from control_plane.billing.usage_charges import run_usage_charger
 from control_plane.dashboard import routes as dashboard
 from control_plane.errors import error_middleware
@@ -72,6 +72,7 @@ def create_app(settings: Settings, config_file: ConfigFile) -> web.Application:
     app.add_routes(usage.routes)
     app.add_routes(activity.routes)
     app.add_routes(billing.routes)
+    app.add_routes(spend_cap.routes)
     app.add_routes(provider_keys.routes)
     app.add_routes(dashboard.routes)
     app.cleanup_ctx.append(stripe_api.http_session)

@@ -54,6 +54,7 @@ MANAGEMENT_ROUTES = [
     Route("/v1/requests", kind="management"),
     Route("/v1/billing/checkout", kind="management"),
     Route("/v1/billing/invoices", kind="management"),
+    Route("/v1/billing/spend_cap", kind="management"),
     Route("/v1/webhooks", kind="management"),
     Route("/v1/telemetry/stats", kind="management"),
     Route("/v1/provider-keys", kind="management"),

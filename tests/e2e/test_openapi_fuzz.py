@@ -19,7 +19,7 @@ from requests.adapters import HTTPAdapter
 from schemathesis.config import SchemathesisConfig
 
 from schemas.openapi import document
-from tests.support.accounts import set_tier
+from tests.support.accounts import set_spend_cap, set_tier
 from tests.support.api import call, create_key, new_account
 
 MAX_EXAMPLES = 20
@@ -60,8 +60,10 @@ async def caller(gateway) -> dict:
 
 @pytest.fixture
 async def enterprise(caller, db) -> dict:
-    # A fuzzed checkout may have changed the tier: every operation starts on enterprise again.
+    # A fuzzed checkout may have changed the tier, a fuzzed spend cap stopped the AI routes: every
+    # operation starts on enterprise, with no cap, again.
     await set_tier(db, caller["account"].id, "enterprise")
+    await set_spend_cap(db, caller["account"].id, None)
     return caller
 
 

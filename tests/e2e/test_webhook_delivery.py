@@ -24,12 +24,14 @@ from schemas.database import create_engine
 from schemas.tables import accounts, webhook_attempts, webhook_deliveries
 from tests.conftest import POSTGRES_URL, REDIS_URL, _delete_prefix, _drop_schema, _require_services
 from tests.e2e.chat import chat
+from tests.support.accounts import set_tier
 from tests.support.api import Account, call, create_key, new_account
 from tests.support.stack import ROOT, Backend, Gateway, start_gateway
 from tests.support.webhook_receiver import Receiver, signature_is_valid
 
 WEBHOOKS = {"max_attempts": 8, "backoff_seconds": 0.5, "timeout_seconds": 1, "max_per_account": 10,
             "allow_private_targets": True}
+ENTERPRISE_CAP_USD = "0.01"  # a tier's spend cap, for the spend-cap webhooks
 
 
 @dataclass
@@ -65,6 +67,7 @@ def own(backend, tmp_path_factory):
     home = tmp_path_factory.mktemp(f"webhooks-{backend.name}")
     config = yaml.safe_load((ROOT / "gateway.yaml").read_text())
     config["webhooks"] = WEBHOOKS
+    config["tiers"]["enterprise"]["monthly_spend_cap_usd"] = ENTERPRISE_CAP_USD
     config_path = home / "webhooks-gateway.yaml"
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
     mine, extra_env = _own_backend(backend), {"CLEW_CONFIG": str(config_path)}
@@ -206,6 +209,33 @@ async def test_crossing_80_and_100_percent_of_the_quota_delivers_each_threshold_
     assert signature_is_valid(secret, both[1])
     assert both[1].event["data"]["threshold_percent"] == 100 and both[1].event["data"]["used_tokens"] == 100500
     await asyncio.sleep(3)  # more looks of the quota watch must not notify again
+    assert len(receiver.received[path]) == 2
+
+
+async def test_reaching_80_and_100_percent_of_the_tiers_spend_cap_delivers_each_threshold_once(
+        client, own, own_db, receiver):
+    account = await new_account(client, own.url)
+    await set_tier(own_db, account.id, "enterprise")  # capped at $0.01 a month on this gateway
+    status, body, _ = await call(client, "PATCH", f"{own.url}/v1/billing/spend_cap", headers=account.bearer,
+                                 json={"monthly_spend_cap_usd": "0.02"})  # above the tier's: refused
+    assert (status, body["error"]["param"]) == (400, "monthly_spend_cap_usd")
+    assert "The enterprise tier caps spend at $0.01 a month" in body["error"]["message"]
+    path, secret = await _subscribe(client, own, receiver, account, ["usage.spend_cap_threshold"])
+    # deepseek-v4: $0.50 / 1M prompt tokens, $1.50 / 1M completion tokens. 1 000 + 5 000 cost $0.008.
+    tokens = {**account.bearer, "x-sim-prompt-tokens": "1000", "x-sim-completion-tokens": "5000"}
+    assert (await chat(client, own.url, tokens, model="deepseek-v4", max_tokens=5_000))[0] == 200
+    eighty = await _one_delivery(receiver, path, secret, "usage.spend_cap_threshold")
+    assert eighty["data"] == {"threshold_percent": 80, "period": eighty["data"]["period"], "spent_usd": "0.008",
+                              "monthly_spend_cap_usd": "0.01", "cap": "tier", "tier": "enterprise"}
+    tokens["x-sim-completion-tokens"] = "1000"  # $0.002 more: the cap exactly
+    assert (await chat(client, own.url, tokens, model="deepseek-v4", max_tokens=1_000))[0] == 200
+    both = await receiver.wait_for(path, 2)
+    assert signature_is_valid(secret, both[1])
+    assert (both[1].event["data"]["threshold_percent"], both[1].event["data"]["spent_usd"]) == (100, "0.01")
+    status, body, _ = await chat(client, own.url, account.bearer, model="deepseek-v4", max_tokens=10)
+    assert (status, body["error"]["code"]) == (429, "spend_cap_reached")
+    assert "the enterprise tier's monthly spend cap of $0.01" in body["error"]["message"]
+    await asyncio.sleep(3)  # more looks of the spend watch must not notify again
     assert len(receiver.received[path]) == 2
 
 

@@ -172,8 +172,9 @@ def test_client_clew_headers_are_removed_before_route_selection(tmp_path):
 
 
 @pytest.mark.parametrize("path", ["/v1/auth/me", "/v1/keys", "/v1/keys/key_123", "/v1/usage", "/v1/usage/daily",
-                                  "/v1/requests", "/v1/billing/checkout", "/v1/billing/invoices", "/v1/webhooks",
-                                  "/v1/webhooks/wh_1", "/v1/telemetry/stats", "/v1/provider-keys"])
+                                  "/v1/requests", "/v1/billing/checkout", "/v1/billing/invoices",
+                                  "/v1/billing/spend_cap", "/v1/webhooks", "/v1/webhooks/wh_1", "/v1/telemetry/stats",
+                                  "/v1/provider-keys"])
 def test_management_routes_have_ext_authz_enabled(tmp_path, path):
     route = first_match(path)
     assert route.kind == "management"
