@@ -69,6 +69,8 @@ class RequestState:
     sse: Any = None                      # the response stream's reader (plugins.sse.UsageStream, ...)
     meter: bool = True                   # False: a plugin bills this work elsewhere (a video is billed once)
     completed: bool = False              # on_complete ran (or is running)
+    body_bytes: int = 0                  # response body bytes handed to Envoy (plugins.deliveries compares)
+    relayed_before_last: int | None = None  # a stream's completion relayed before a last reply with text in it
     # Endpoint-specific: images and video.
     image_api: str | None = None         # "images" (OpenAI's) or "image" (MiniMax's)
     video_op: str | None = None          # "create", "status" or "content"

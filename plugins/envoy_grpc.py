@@ -308,6 +308,7 @@ class ExternalProcessorService(ext_proc_grpc.ExternalProcessorServicer):
         if phase == "response_body":
             body = message.response_body
             await chain.response_body(ctx, body.body, body.end_of_stream)
+            ctx.state.body_bytes += len(body.body if ctx.mutation.body is None else ctx.mutation.body)
             return ext_proc.ProcessingResponse(response_body=ext_proc.BodyResponse(response=_common(ctx)))
         # Trailers are never asked for; answer anything else with "no change" so Envoy moves on.
         return _unchanged(phase)

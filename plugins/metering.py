@@ -18,7 +18,7 @@ from plugins.chain import Plugin
 from plugins.context import Reject, RequestContext, RequestState
 from plugins.metrics import COST, REQUESTS, TOKENS, UPSTREAM_LATENCY
 from plugins.translators.openai_chat_openai_chat import TRANSLATOR as OPENAI_CHAT
-from plugins.usage_estimate import Counted, counted
+from plugins.usage_estimate import Counted, counted, tokens_of_bytes
 from schemas.events import UsageEvent
 from schemas.internal_api import KEY_SOURCE_HEADER, MODEL_HEADER, SERVED_BY_HEADER
 from schemas.pricing import format_usd
@@ -97,6 +97,19 @@ def _drop_provider_headers(ctx: RequestContext, headers: dict) -> None:
                                     if name.startswith(PROVIDER_HEADER_PREFIXES) and name not in ours]
 
 
+def if_cut(state: RequestState, count: Counted, cached: int) -> tuple[int, int]:
+    """(completion tokens, cost) of what went through if Envoy's access log shows that the last reply did
+    not reach the client whole (plugins.deliveries): the prompt, and the completion relayed before that
+    reply — a JSON answer's is none; a stream's is what it counted when its last reply carried no text
+    (only the usage chunk, [DONE]), else the text relayed before it at four bytes a token, as for a
+    stream cut short. Images and videos (priced per unit, no prompt price): nothing."""
+    if state.cost_nanos is not None:
+        return 0, 0
+    completion = 0 if state.sse is None else (
+        count.completion_tokens if state.relayed_before_last is None else state.relayed_before_last)
+    return completion, charged_nanos(state, state.model.price.cost_nanos(count.prompt_tokens, completion, cached))
+
+
 class MeteringPlugin(Plugin):
     name = "metering"
     priority = 100
@@ -149,9 +162,12 @@ class MeteringPlugin(Plugin):
         if stream is None:
             self._price_json(ctx, chunk)
             return
+        relayed = stream.relayed_bytes
         out = stream.feed(chunk)
         if end:
             out += stream.finish()
+            if stream.relayed_bytes > relayed:  # the last reply carries text: what went before it, if it is cut
+                state.relayed_before_last = tokens_of_bytes(relayed)
             if not stream.done:  # the provider hung up mid-stream
                 state.status = 502
                 out += stream.error_event("The provider ended the stream before it was complete",
@@ -181,22 +197,24 @@ class MeteringPlugin(Plugin):
         state = ctx.state
         if not state.via_upstream or state.model is None:
             return
-        stream = state.sse
-        if stream is not None and not stream.done and state.status < 400:
+        stream, count = state.sse, counted(state)  # counted before the status changes: it reads it
+        if (not stream.done if stream is not None else state.usage is None) and state.status < 400:
             # Envoy closed the stream before the response's end: the client left, or the provider reset the
-            # connection (Envoy's cluster stats count those). Either way the client has no complete answer.
+            # connection (Envoy's cluster stats count those); a JSON answer's body never reached us whole.
+            # Either way the client has no complete answer.
             state.status = INCOMPLETE
         model, identity = state.model, ctx.identity
-        count = counted(state)
         prompt, completion = count.prompt_tokens, count.completion_tokens
         cached, cost = cached_prompt_tokens(ctx, count), request_cost_nanos(ctx)
+        cut_completion, cut_cost = if_cut(state, count, cached)
         event = UsageEvent(request_id=ctx.request_id, account_id=identity.account_id, key_id=identity.key_id,
                            key_source=state.key_source, model=model.name, provider=model.provider,
                            prompt_tokens=prompt, completion_tokens=completion, cost_nanos=cost,
                            status=state.final_status if state.final_status is not None else state.status,
                            latency_ms=int((time.monotonic() - ctx.started) * 1000),
                            streamed=stream is not None, created_at=time.time(), unit_tokens=count.unit_tokens,
-                           endpoint=ctx.endpoint.where.paths[0] if ctx.endpoint else "")
+                           endpoint=ctx.endpoint.where.paths[0] if ctx.endpoint else "",
+                           body_bytes=state.body_bytes, cut_completion_tokens=cut_completion, cut_cost_nanos=cut_cost)
         labels = (model.name, model.provider, identity.tier, ctx.endpoint.name if ctx.endpoint else "")
         REQUESTS.labels(*labels, str(event.status)).inc()
         TOKENS.labels(*labels, "prompt").inc(prompt)

@@ -4,7 +4,8 @@ The estimate is about four bytes of UTF-8 text a token (a bit over for English, 
 that need more bytes a character: they are counted by bytes, not characters), plus a little per
 message and per image. The quota reserves with it before the call, and a stream that ended before
 its usage arrived (the client hung up, the provider reset) is billed with it: its prompt as the
-request's estimate, its completion as the text actually relayed to the client.
+request's estimate, its completion as the text actually relayed to the client. A JSON answer that
+never came through (the client left while Envoy held it whole) is billed for its prompt's estimate.
 """
 import json
 from dataclasses import dataclass
@@ -92,4 +93,8 @@ def _count(state) -> Counted:
     if stream is not None and stream.usage is None:
         # Ended before the provider's usage (or the provider never sent it): what went through.
         return Counted(prompt_tokens(state.request or {}), stream.completion_tokens(), units, estimated=True)
+    if stream is None and state.usage is None and state.via_upstream and (state.status or 0) < 400:
+        # A JSON answer that never came through whole (the client left while Envoy held it): its prompt.
+        prompt = state.reserve_tokens if state.reserve_tokens is not None else prompt_tokens(state.request or {})
+        return Counted(prompt, 0, units, estimated=True)
     return Counted(*_ints(state.usage or {}), units)

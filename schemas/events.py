@@ -28,6 +28,12 @@ class UsageEvent:
     unit_tokens: int = 0
     # The endpoint's path ("/v1/chat/completions"), for the activity log; "" from an older sidecar.
     endpoint: str = ""
+    # If Envoy's access log shows the answer did not reach the client whole (plugins.deliveries): the
+    # response body bytes handed to Envoy, and the completion tokens and cost of what went through
+    # then. None from an older sidecar: such a row is never corrected.
+    body_bytes: int | None = None
+    cut_completion_tokens: int | None = None
+    cut_cost_nanos: int | None = None
 
     @property
     def total_tokens(self) -> int:

@@ -91,6 +91,12 @@ usage_events = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     # The AI endpoint's path (schemas.internal_api.AI_ENDPOINTS); "" for rows from before it was kept.
     sa.Column("endpoint", sa.String(64), nullable=False, server_default=""),
+    # What the row becomes if Envoy's access log shows the answer did not reach the client whole
+    # (migration 0012, plugins.deliveries): the response body bytes the sidecar handed to Envoy, and
+    # the completion and cost of what went through. NULL in rows from before they were kept.
+    sa.Column("body_bytes", sa.BigInteger, nullable=True),
+    sa.Column("cut_completion_tokens", sa.BigInteger, nullable=True),
+    sa.Column("cut_cost_nanos", sa.BigInteger, nullable=True),
     # One account's rows newest first (reports, the activity log), and one key's: request_id breaks
     # ties between rows of the same instant, so the activity log's pages follow the index's order.
     sa.Index("ix_usage_events_account_id_created_at_request_id", "account_id", "created_at", "request_id"),
