@@ -30,3 +30,13 @@ UPSTREAM_ERRORS = Counter("clew_upstream_errors_total",
 USAGE_SPOOLED = Counter("clew_usage_spooled_total",
                         "Usage events kept in the local spool because the usage queue was unavailable")
 USAGE_SPOOL_DEPTH = Gauge("clew_usage_spool_depth", "Usage events in the local spool, not yet queued")
+# Sidecar 0 only: the delivery reconciler reading Envoy's access log (plugins.delivery_reconciler).
+DELIVERY_LINES = Counter("clew_delivery_log_lines_total", "Lines of Envoy's access log the delivery reconciler read")
+DELIVERY_CORRECTIONS = Counter("clew_delivery_corrections_total",
+                               "Requests Envoy did not finish cleanly, by what the ledger needed: corrected "
+                               "(billed for what went through), delivered (already right), expired (no row came)",
+                               ["result"])
+DELIVERY_PENDING = Gauge("clew_delivery_corrections_pending",
+                         "Requests Envoy did not finish cleanly whose ledger row has not arrived yet")
+for _result in ("corrected", "delivered", "expired"):
+    DELIVERY_CORRECTIONS.labels(_result)

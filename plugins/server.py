@@ -11,6 +11,7 @@ from plugins.byok import ProviderKeys
 from plugins.chain import Chain
 from plugins.cooldowns import MemoryCooldowns, RedisCooldowns
 from plugins.counters import MemoryWindows, RedisWindows
+from plugins.delivery_reconciler import reconciler_for, settle_counters
 from plugins.endpoints import Dependencies, Endpoints
 from plugins.fallback import Attempt
 from plugins.grpc_guard import RequireSidecarToken, prepare_socket, restrict_socket
@@ -76,6 +77,10 @@ async def serve(settings: Settings, index: int) -> None:
     ops = await serve_ops(settings.bind_address, metrics_port, dependency_checks(engine, redis))
     loops = [asyncio.create_task(store.follow_changes()), asyncio.create_task(runtime.watch()),
              asyncio.create_task(sink.replay_forever())]
+    # One reader of Envoy's access log per Envoy: sidecar 0 (plugins.delivery_reconciler says why).
+    reconciler = reconciler_for(settings, engine, settle_counters(quotas, spend)) if index == 0 else None
+    if reconciler is not None:
+        loops.append(asyncio.create_task(reconciler.run()))
     log.info("sidecar listening on %s (ops endpoints on %s:%d)", socket, settings.bind_address, metrics_port)
     try:
         await until_terminated()

@@ -53,6 +53,12 @@ class Settings:
     envoy_ops_port: int = field(default=0)
     # Envoy's JSON access log: a file path, or /dev/stdout in containers.
     envoy_access_log: str = field(default="")
+    # The file sidecar 0 reads Envoy's access log from, to bill answers cut during their last write
+    # for what went through (plugins.delivery_reconciler): the access log itself when it is a file;
+    # in containers, where it goes to stdout, a file Envoy also writes it to. "" = none.
+    delivery_log: str = field(default="")
+    # Past this size (and read to its end) that file is renamed to <file>.1 and Envoy reopens it; 0 = never.
+    delivery_log_rotate_bytes: int = field(default=0)
     # The AES-GCM key (base64 of 32 bytes) sealing accounts' own provider keys (schemas.sealed_keys);
     # empty turns bring-your-own-key off.
     byok_key: str = field(default="", repr=False)
@@ -72,6 +78,7 @@ class Settings:
         env = os.environ if env is None else env
         home = Path(env.get("CLEW_HOME", "var")).absolute()
         http_port = _int(env, "CLEW_HTTP_PORT", 8080)
+        access_log = env.get("CLEW_ENVOY_ACCESS_LOG") or str(home / "log" / "envoy-access.log")
         return cls(
             home=home,
             config_path=Path(env.get("CLEW_CONFIG", "gateway.yaml")).absolute(),
@@ -98,7 +105,9 @@ class Settings:
             stripe_api_base=env.get("CLEW_STRIPE_API_BASE", ""),
             control_plane_host=env.get("CLEW_CONTROL_PLANE_HOST") or env.get("CLEW_UPSTREAM_HOST") or "127.0.0.1",
             envoy_ops_port=_int(env, "CLEW_ENVOY_OPS_PORT", 0),
-            envoy_access_log=env.get("CLEW_ENVOY_ACCESS_LOG") or str(home / "log" / "envoy-access.log"),
+            envoy_access_log=access_log,
+            delivery_log=env.get("CLEW_DELIVERY_LOG") or ("" if access_log.startswith("/dev/") else access_log),
+            delivery_log_rotate_bytes=_int(env, "CLEW_DELIVERY_LOG_ROTATE_BYTES", 64 * 1024 * 1024),
             byok_key=env.get("CLEW_BYOK_KEY", ""),
         )
 

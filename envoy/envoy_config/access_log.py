@@ -54,8 +54,15 @@ def access_log(path: str) -> list[dict]:
 def log_requests(hcm: dict, settings: Settings) -> None:
     """An access log line per request, and its x-request-id on the response: what a client quotes to
     support is what every component's log lines carry."""
-    hcm["access_log"] = access_log(access_log_path(settings))
+    hcm["access_log"] = [logger for path in log_paths(settings) for logger in access_log(path)]
     hcm["always_set_request_id_in_response"] = True
+
+
+def log_paths(settings: Settings) -> list[str]:
+    """The access log, and the file sidecar 0 reconciles deliveries from when that is another one (in
+    containers the access log goes to stdout, and the reconciler needs a file: the same lines, twice)."""
+    main = access_log_path(settings)
+    return [main] + ([settings.delivery_log] if settings.delivery_log and settings.delivery_log != main else [])
 
 
 def access_log_path(settings: Settings) -> str:
@@ -66,6 +73,6 @@ def access_log_path(settings: Settings) -> str:
 
 def ensure_log_directory(settings: Settings) -> None:
     # Envoy opens the access log at startup and does not create its directory.
-    path = access_log_path(settings)
-    if not path.startswith("/dev/"):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    for path in log_paths(settings):
+        if not path.startswith("/dev/"):
+            Path(path).parent.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,7 @@
 """What the rendered Envoy config gives operators: a JSON access log, health checks against the
 components' /readyz, request ids on responses, and an ops listener for probes and Prometheus."""
 from envoy_config import render as envoy_render
+from schemas.settings import Settings
 from tests.envoy.test_render import hcm, make_config, make_settings, run_validate
 from tests.support.ports import free_port
 
@@ -33,6 +34,20 @@ def test_access_log_leaves_query_strings_and_credentials_out(tmp_path):
 def test_access_log_goes_where_settings_say(tmp_path):
     settings = make_settings(tmp_path, CLEW_ENVOY_ACCESS_LOG="/dev/stdout")
     assert hcm(_listeners(settings)[1])["access_log"][0]["typed_config"]["path"] == "/dev/stdout"
+
+
+def test_with_the_access_log_on_stdout_the_same_lines_also_go_to_the_delivery_log(tmp_path):
+    """Sidecar 0 reconciles deliveries from a file (plugins.delivery_reconciler): a second copy of each
+    logger, the anonymous split included; none when the access log is that file already."""
+    settings = make_settings(tmp_path, CLEW_ENVOY_ACCESS_LOG="/dev/stdout", CLEW_DELIVERY_LOG="/var/log/clew/a.log")
+    loggers = hcm(_listeners(settings)[0])["access_log"]
+    assert [logger["typed_config"]["path"] for logger in loggers] == ["/dev/stdout"] * 2 + ["/var/log/clew/a.log"] * 2
+    assert loggers[:2] == [{**logger, "typed_config": {**logger["typed_config"], "path": "/dev/stdout"}}
+                           for logger in loggers[2:]]
+    assert Settings.from_env({"CLEW_HOME": str(tmp_path), "CLEW_ENVOY_ACCESS_LOG": "/dev/stdout"}).delivery_log == ""
+    default = make_settings(tmp_path)
+    assert default.delivery_log == default.envoy_access_log
+    assert len(hcm(_listeners(default)[0])["access_log"]) == 2
 
 
 def test_responses_carry_the_request_id(tmp_path):
