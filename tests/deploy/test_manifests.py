@@ -282,3 +282,24 @@ def test_a_gateway_pod_stops_in_order_envoy_drained_before_the_sidecars_get_sigt
     assert envoy_wait >= drain_seconds  # Envoy outlives the drain, so nothing in flight is cut
     assert _pod("clew-gateway")["terminationGracePeriodSeconds"] > envoy_wait
 
+
+
+def test_envoy_writes_its_access_log_where_sidecar_0_reconciles_deliveries_from():
+    """Envoy's access log goes to stdout in containers; the same lines also go to a file in a volume
+    Envoy may write and the sidecars may read and rename (rotation): CLEW_DELIVERY_LOG, rendered as
+    a second access log (tests/envoy/test_render.py)."""
+    sidecar, envoy = _container("clew-gateway", "sidecar"), _container("clew-gateway", "envoy")
+    settings = Settings.from_env({e["name"]: e["value"] for e in sidecar["env"] if "value" in e})
+    assert settings.envoy_access_log == "/dev/stdout"
+    directory = str(Path(settings.delivery_log).parent)
+    mounts = [{m["name"]: m for m in container["volumeMounts"]} for container in (sidecar, envoy)]
+    [volume] = {m["name"] for m in mounts[0].values() if m["mountPath"] == directory}
+    assert all(volume in m and m[volume]["mountPath"] == directory and not m[volume].get("readOnly") for m in mounts)
+    assert "emptyDir" in next(v for v in _pod("clew-gateway")["volumes"] if v["name"] == volume)
+    compose = _compose()["services"]
+    assert compose["gateway"]["environment"]["CLEW_DELIVERY_LOG"] == settings.delivery_log
+    for service in ("gateway", "envoy"):
+        assert f"envoy-log:{directory}" in compose[service]["volumes"]
+    # A new named volume takes its owner from the image: the directory is the gateway user's there.
+    assert any(words[0] == "RUN" and f"chown clew:clew /var/lib/clew {directory}" in " ".join(words)
+               for words in _dockerfile())
