@@ -107,14 +107,19 @@ async def migrated_engine(migrated_settings):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "redis_only: the behaviour exists only with Redis (not on the embedded backend)")
+    config.addinivalue_line("markers", "embedded_only: the fault it makes exists only on the embedded backend (its "
+                                       "variant on PostgreSQL + Redis needs a gateway of its own)")
 
 
 def pytest_collection_modifyitems(config, items):
-    """Deselect the embedded variant of tests marked redis_only, instead of skipping it every run."""
+    """Deselect the embedded variant of tests marked redis_only, and the other one of tests marked
+    embedded_only, instead of skipping them every run."""
     keep, drop = [], []
     for item in items:
-        embedded = getattr(item, "callspec", None) and item.callspec.params.get("backend") == "embedded"
-        (drop if embedded and item.get_closest_marker("redis_only") else keep).append(item)
+        backend = getattr(item, "callspec", None) and item.callspec.params.get("backend")
+        unwanted = ((backend == "embedded" and item.get_closest_marker("redis_only"))
+                    or (backend == "postgres" and item.get_closest_marker("embedded_only")))
+        (drop if unwanted else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep

@@ -8,6 +8,7 @@ from multidict import CIMultiDict
 
 from tests.support.accounts import set_tier
 from tests.support.api import Account, call, new_account
+from tests.support.ledger import insert_usage
 
 HELLO = [{"role": "user", "content": "Hello!"}]
 
@@ -62,3 +63,27 @@ async def account_on_tier(session, gateway, db, tier: str) -> Account:
     account = await new_account(session, gateway.url)
     await set_tier(db, account.id, tier)
     return account
+
+
+FREE_QUOTA = 100_000  # the free tier's monthly tokens (gateway.yaml)
+
+
+async def free_account_with(session, gateway, db, left: int) -> Account:
+    """A free account with `left` tokens of its month's quota left (its ledger says so before the sidecar
+    first counts it)."""
+    account = await new_account(session, gateway.url)
+    await insert_usage(db, account.id, FREE_QUOTA - left)
+    return account
+
+
+async def quota_left_is(session, gateway, account, left: int) -> None:
+    """The quota counter holds exactly `left`: a chat reserving left + 1 is refused, one reserving left is not.
+    ("Hello!" is estimated at 6 prompt tokens; the reservation adds max_tokens.)"""
+    over = await call(session, "POST", f"{gateway.url}/v1/chat/completions", headers=account.bearer,
+                      json={"model": "deepseek-v4", "messages": HELLO, "max_tokens": left - 6 + 1})
+    assert over[0] == 429 and over[1]["error"]["code"] == "insufficient_quota", over
+    fits = await call(session, "POST", f"{gateway.url}/v1/chat/completions", headers={
+        **account.bearer, "x-sim-prompt-tokens": "0", "x-sim-completion-tokens": "1"},
+        json={"model": "deepseek-v4", "messages": HELLO, "max_tokens": left - 6})
+    assert fits[0] == 200, fits
+

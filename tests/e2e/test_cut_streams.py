@@ -8,11 +8,10 @@ import aiohttp
 import pytest
 
 from plugins.usage_estimate import text_tokens
-from tests.e2e.chat import HELLO, expected_cost, ledger_entry
+from tests.e2e.chat import FREE_QUOTA, HELLO, expected_cost, free_account_with, ledger_entry, quota_left_is
 from tests.support.api import call, new_account
-from tests.support.ledger import insert_usage, ledger_rows
+from tests.support.ledger import ledger_rows
 
-FREE_QUOTA = 100_000
 LEFT = 5_000  # of the month's quota, before the stream
 SLOW = {"x-sim-chunks": "30", "x-sim-completion-tokens": "60", "x-sim-chunk-interval-ms": "100"}
 IMAGE = {"type": "image_url", "image_url": {"url": "https://example.com/receipt.jpg"}}
@@ -42,30 +41,12 @@ async def _provider_entry(client, gateway, response_id: str) -> dict:
     raise AssertionError(f"the simulator never saw {response_id} cut")
 
 
-async def _free_account_with(client, gateway, db, left: int):
-    account = await new_account(client, gateway.url)
-    await insert_usage(db, account.id, FREE_QUOTA - left)  # before the sidecar first counts it
-    return account
-
-
-async def _quota_left_is(client, gateway, account, left: int) -> None:
-    """The quota counter holds exactly `left`: a chat reserving left + 1 is refused, one reserving left is not.
-    ("Hello!" is estimated at 6 prompt tokens; the reservation adds max_tokens.)"""
-    over = await call(client, "POST", f"{gateway.url}/v1/chat/completions", headers=account.bearer,
-                      json={"model": "deepseek-v4", "messages": HELLO, "max_tokens": left - 6 + 1})
-    assert over[0] == 429 and over[1]["error"]["code"] == "insufficient_quota", over
-    fits = await call(client, "POST", f"{gateway.url}/v1/chat/completions", headers={
-        **account.bearer, "x-sim-prompt-tokens": "0", "x-sim-completion-tokens": "1"},
-        json={"model": "deepseek-v4", "messages": HELLO, "max_tokens": left - 6})
-    assert fits[0] == 200, fits
-
-
 def _cost_nanos(gateway, model: str, prompt: int, completion: int) -> int:
     return int(expected_cost(gateway, model, prompt, completion) * 1_000_000_000)
 
 
 async def test_client_hanging_up_is_billed_for_the_prompt_and_the_relayed_completion(client, gateway, db):
-    account = await _free_account_with(client, gateway, db, LEFT)
+    account = await free_account_with(client, gateway, db, LEFT)
     chunks = await _read_then_hang_up(client, gateway.url, {**account.bearer, **SLOW}, 6, model="deepseek-v4",
                                       max_tokens=100)
     provider = await _provider_entry(client, gateway, chunks[0]["id"])
@@ -77,11 +58,11 @@ async def test_client_hanging_up_is_billed_for_the_prompt_and_the_relayed_comple
     assert row.cost_nanos == _cost_nanos(gateway, "deepseek-v4", row.prompt_tokens, row.completion_tokens)
     _, usage, _ = await call(client, "GET", f"{gateway.url}/v1/usage", headers=account.bearer)
     assert usage["quota"]["used_tokens"] == FREE_QUOTA - LEFT + row.total_tokens
-    await _quota_left_is(client, gateway, account, LEFT - row.total_tokens)
+    await quota_left_is(client, gateway, account, LEFT - row.total_tokens)
 
 
 async def test_routed_stream_cut_by_the_client_is_billed_to_the_model_that_served(client, gateway, db):
-    account = await _free_account_with(client, gateway, db, LEFT)
+    account = await free_account_with(client, gateway, db, LEFT)
     chunks = await _read_then_hang_up(client, gateway.url, {**account.bearer, **SLOW}, 6, model="clew/ocr",
                                       max_tokens=100, messages=[{"role": "user", "content": [IMAGE]}])
     provider = await _provider_entry(client, gateway, chunks[0]["id"])
@@ -90,7 +71,7 @@ async def test_routed_stream_cut_by_the_client_is_billed_to_the_model_that_serve
     assert row.prompt_tokens == provider["prompt_tokens"]  # the router's instruction and the image included
     assert 0 < text_tokens(_text(chunks)) <= row.completion_tokens <= 2 * provider["completion_tokens"]
     assert row.cost_nanos == _cost_nanos(gateway, "deepseek/ocr", row.prompt_tokens, row.completion_tokens) > 0
-    await _quota_left_is(client, gateway, account, LEFT - row.total_tokens)
+    await quota_left_is(client, gateway, account, LEFT - row.total_tokens)
 
 
 async def test_stream_reset_by_the_provider_is_billed_for_what_went_through(client, gateway, db):
