@@ -157,7 +157,7 @@ def _start(backend: Backend, home: Path, extra_env: dict | None) -> Gateway:
     while READY_LINE not in gateway.log():
         if process.poll() is not None or time.monotonic() - started > START_TIMEOUT:
             gateway.stop()
-            failure = PortTaken if "Address already in use" in gateway.log() else RuntimeError
+            failure = PortTaken if "address already in use" in gateway.log().lower() else RuntimeError
             raise failure(f"clew up did not become ready:\n{gateway.log()}")
         time.sleep(0.1)
     gateway.started_in = time.monotonic() - started
