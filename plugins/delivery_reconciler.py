@@ -46,8 +46,8 @@ class DeliveryReconciler:
         """One round; True when it read lines (more may be waiting)."""
         lines = self.tail.read()
         if lines:
-            DELIVERY_LINES.inc(len(lines))
             await self.store.advance(self.tail.position, [d for d in map(suspect, lines) if d], self.clock())
+            DELIVERY_LINES.inc(len(lines))  # once committed: a restart reads on from here
         await self._resolve()
         if not lines:
             await self._rotate()
@@ -72,7 +72,8 @@ class DeliveryReconciler:
             outcome, change = await correct(self.engine, delivery)
             if outcome == MISSING:
                 if now - first_seen < PENDING_HORIZON_SECONDS:
-                    await self.store.later(delivery.request_id, now + min(2.0 ** tries, MAX_RETRY_SECONDS))
+                    # Its row is usually a moment behind (the usage queue's lag): ask again soon, then less often.
+                    await self.store.later(delivery.request_id, now + min(0.5 * 2 ** tries, MAX_RETRY_SECONDS))
                     continue
                 log.warning("request %s: Envoy did not finish it, and no usage of it reached the ledger in %d s",
                             delivery.request_id, PENDING_HORIZON_SECONDS)
