@@ -50,6 +50,8 @@ def suspect(line: bytes) -> Delivery | None:
         return None
     if not isinstance(entry, dict) or not is_model_cluster(entry.get("upstream_cluster")):
         return None
+    if entry.get("status") == 0 or entry.get("upstream_bytes_received") == 0:
+        return None  # the provider never answered (the client left first, no provider reachable): nothing metered
     request_id = entry.get("request_id")
     if not isinstance(request_id, str) or not request_id:
         return None

@@ -30,7 +30,7 @@ from plugins.spend_store import ACCOUNT, key_field
 log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0             # Envoy flushes its access log every second
 PENDING_HORIZON_SECONDS = 24 * 3600  # past a Redis or database outage of a day, a row that never came is let go
-MAX_RETRY_SECONDS = 60.0
+MAX_RETRY_SECONDS = 600.0  # a row late by an outage: at most 144 lookups a day while it is away
 MAX_BACKOFF_SECONDS = 30.0
 REOPEN_RETRY_SECONDS = 30.0
 

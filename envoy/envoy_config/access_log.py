@@ -22,6 +22,8 @@ ACCESS_LOG_FORMAT = {
     "upstream_attempts": "%UPSTREAM_REQUEST_ATTEMPT_COUNT%",
     "bytes_received": "%BYTES_RECEIVED%",
     "bytes_sent": "%BYTES_SENT%",
+    # 0: the provider never answered, so no usage was metered (plugins.deliveries skips the line).
+    "upstream_bytes_received": "%UPSTREAM_WIRE_BYTES_RECEIVED%",
     "tier": "%RESP(X-TIER)%",
     "cost_usd": "%RESP(X-COST-USD)%",
     "client": "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%",

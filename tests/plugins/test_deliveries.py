@@ -8,7 +8,8 @@ from plugins.deliveries import INCOMPLETE, Delivery, corrected_status, suspect
 
 def _line(**fields) -> bytes:
     entry = {"request_id": "req-1", "status": 200, "response_flags": "-", "response_code_details": "via_upstream",
-             "bytes_sent": 500, "upstream_cluster": "provider_deepseek", "path": "/deepseek/chat/completions"}
+             "bytes_sent": 500, "upstream_cluster": "provider_deepseek", "path": "/deepseek/chat/completions",
+             "upstream_bytes_received": 700}
     return json.dumps({**entry, **fields}, separators=(",", ":"), sort_keys=True).encode()  # as Envoy writes it
 
 
@@ -18,6 +19,8 @@ def _line(**fields) -> bytes:
     _line(response_flags="DC", request_id=""),
     _line(status=429, response_code_details="clew_rate_limited", upstream_cluster="control_plane"),
     b"not json", b"[1, 2]",
+    _line(response_flags="DC", status=0, bytes_sent=0),  # the client left before the provider answered
+    _line(status=503, response_flags="UF", upstream_bytes_received=0),  # the provider was not reachable
 ])
 def test_lines_that_are_not_cut_deliveries_of_a_model_are_skipped(line):
     assert suspect(line) is None
