@@ -1,5 +1,10 @@
-"""`clew up` supervises every process: one ready line, and nothing left behind when it stops."""
+"""`clew up` supervises every process: one ready line, and nothing left behind when it stops.
+
+The tests that look at the processes, or kill one and watch it come back, share one gateway: it heals
+after each of them (the tests wait for that). Stopping it, or watching it start, needs one of its own.
+"""
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -29,8 +34,15 @@ def _alive(pid: int) -> bool:
         return False
 
 
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    gateway = start_gateway(EMBEDDED, tmp_path_factory.mktemp("supervised"))
+    yield gateway
+    gateway.stop()
+
+
 @pytest.fixture
-def stack(tmp_path):
+def own_stack(tmp_path):
     gateway = start_gateway(EMBEDDED, tmp_path)
     yield gateway
     gateway.stop()
@@ -70,10 +82,10 @@ def test_without_redis_two_sidecar_processes_become_one(stack):
     assert "running one sidecar process" in stack.log()
 
 
-def test_sigint_stops_every_process(stack):
-    children = _descendants(stack.process.pid)
-    os.kill(stack.process.pid, signal.SIGINT)  # what Ctrl-C sends
-    assert stack.process.wait(20) == 0
+def test_sigint_stops_every_process(own_stack):
+    children = _descendants(own_stack.process.pid)
+    os.kill(own_stack.process.pid, signal.SIGINT)  # what Ctrl-C sends
+    assert own_stack.process.wait(20) == 0
     assert not [pid for pid in children if _alive(pid)]
 
 
@@ -99,26 +111,40 @@ def _answers(url: str) -> int | None:
         return None
 
 
+def _serving(stack) -> None:
+    """The shared gateway has healed from the tests before (each restart backs off longer)."""
+    assert _eventually(lambda: _answers(f"{stack.url}/v1/models") == 200, START_TIMEOUT)
+
+
 @pytest.mark.parametrize("module, name", [("control_plane", "control-plane"), ("plugins", "sidecar-0")])
 def test_a_killed_child_is_restarted_while_the_others_keep_running(stack, module, name):
+    _serving(stack)
     victim = _pid_of(stack, module)
     others = _descendants(stack.process.pid) - {victim}
+    restarted = f"{name} exited with status -9; restarting it"
+    before = stack.log().count(restarted)  # the gateway is shared: count this kill's line only
     os.kill(victim, signal.SIGKILL)
-    assert _eventually(lambda: f"{name} exited with status -9; restarting it" in stack.log()), stack.log()[-2000:]
+    assert _eventually(lambda: stack.log().count(restarted) > before), stack.log()[-2000:]
     assert _eventually(lambda: victim not in _descendants(stack.process.pid) and _pid_of(stack, module))
     assert stack.process.poll() is None
     assert all(_alive(pid) for pid in others)
     assert _eventually(lambda: _answers(f"{stack.url}/v1/models") == 200)
 
 
-def test_restarts_are_counted_for_prometheus(stack):
-    os.kill(_pid_of(stack, "control_plane"), signal.SIGKILL)
+def _restarts(stack, child: str) -> float:
+    """clew_supervisor_restarts_total of `child` (0 before its first restart: no series yet)."""
     metrics = f"http://127.0.0.1:{stack.env['CLEW_SUPERVISOR_METRICS_PORT']}/metrics"
+    with urllib.request.urlopen(metrics, timeout=2) as reply:
+        found = re.search(rf'^clew_supervisor_restarts_total\{{child="{child}"\}} (\S+)$', reply.read().decode(),
+                          re.MULTILINE)
+    return float(found.group(1)) if found else 0.0
 
-    def counted() -> bool:
-        with urllib.request.urlopen(metrics, timeout=2) as reply:
-            return 'clew_supervisor_restarts_total{child="control-plane"} 1.0' in reply.read().decode()
-    assert _eventually(counted)
+
+def test_restarts_are_counted_for_prometheus(stack):
+    _serving(stack)
+    before = _restarts(stack, "control-plane")  # earlier tests may have restarted it on this shared gateway
+    os.kill(_pid_of(stack, "control_plane"), signal.SIGKILL)
+    assert _eventually(lambda: _restarts(stack, "control-plane") == before + 1)
 
 
 def test_envoy_takes_no_traffic_before_the_sidecars_are_ready(tmp_path):

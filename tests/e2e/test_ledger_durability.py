@@ -1,8 +1,11 @@
 """The ledger loses nothing: a database outage delays it, a killed sidecar costs no completed request.
 
-Both tests run on a gateway of their own over a PostgreSQL server of their own, which they stop.
+The tests run on a gateway over a PostgreSQL server of their own, which they stop and start again.
+The outage tests share theirs (each starts the server again and the next one begins on a gateway
+that came through an outage); the one that kills a sidecar and stops its gateway has its own.
 """
 import asyncio
+import contextlib
 import os
 import signal
 import uuid
@@ -22,19 +25,36 @@ from tests.support.stack import Backend, start_gateway
 from tests.support.throwaway_postgres import create
 
 
-@pytest.fixture
-def outage_stack(tmp_path):
+@contextlib.contextmanager
+def _gateway_on_a_server_of_its_own(home):
     _require_services()
     server = create()
     prefix = f"clewtest:{uuid.uuid4().hex[:12]}:"
-    # One sidecar process: the warm-up before an outage then surely caches the caller's identity in the
-    # process that will serve it (an identity never seen cannot be checked while the database is away).
-    stack = start_gateway(Backend("throwaway", server.url, "", REDIS_URL, prefix), tmp_path,
-                          {"CLEW_SIDECAR_PROCESSES": "1"})
-    yield stack, server
-    stack.stop()
-    server.destroy()
-    _delete_prefix(prefix)
+    try:
+        # One sidecar process: the warm-up before an outage then surely caches the caller's identity in
+        # the process that will serve it (an identity never seen cannot be checked while the database is away).
+        stack = start_gateway(Backend("throwaway", server.url, "", REDIS_URL, prefix), home,
+                              {"CLEW_SIDECAR_PROCESSES": "1"})
+        try:
+            yield stack, server
+        finally:
+            stack.stop()
+    finally:
+        server.destroy()
+        _delete_prefix(prefix)
+
+
+@pytest.fixture(scope="module")
+def outage_stack(tmp_path_factory):
+    with _gateway_on_a_server_of_its_own(tmp_path_factory.mktemp("ledger-outage")) as stack_and_server:
+        yield stack_and_server
+
+
+@pytest.fixture
+def own_outage_stack(tmp_path):
+    (tmp_path / "first").mkdir()
+    with _gateway_on_a_server_of_its_own(tmp_path / "first") as stack_and_server:
+        yield stack_and_server
 
 
 async def _enterprise_account(client, stack, engine):
@@ -152,8 +172,8 @@ async def test_management_routes_answer_503_with_retry_after_while_the_database_
         assert headers["Retry-After"].isdigit()
 
 
-async def test_sigkilled_sidecar_loses_no_completed_request(client, outage_stack, tmp_path):
-    stack, server = outage_stack
+async def test_sigkilled_sidecar_loses_no_completed_request(client, own_outage_stack, tmp_path):
+    stack, server = own_outage_stack
     engine = create_engine(server.url)
     try:
         account = await _enterprise_account(client, stack, engine)

@@ -1,7 +1,8 @@
 """A Redis outage loses no usage: whatever a client got a 200 for lands in the ledger exactly once.
 
-The gateway runs on a PostgreSQL schema and a Redis server of this test's own; the Redis server is
+The gateway runs on a PostgreSQL schema and a Redis server of this module's own; the Redis server is
 killed or frozen while streams are in flight, so their usage events cannot be queued when they end.
+Both faults share the gateway: the freeze comes to one that already came back from a kill.
 """
 import asyncio
 import uuid
@@ -22,17 +23,24 @@ from tests.support.throwaway_redis import ThrowawayRedis
 STREAMS, TOKENS = 6, 20
 
 
-@pytest.fixture
-def outage(tmp_path):
+@pytest.fixture(scope="module")
+def outage(tmp_path_factory):
     _require_services()
     redis, schema = ThrowawayRedis().start(), f"clew_test_{uuid.uuid4().hex[:12]}"
-    stack = start_gateway(Backend("redis-outage", POSTGRES_URL, schema, redis.url, "clewtest:"), tmp_path)
-    engine = create_engine(POSTGRES_URL, schema)
-    yield stack, redis, engine
+    stack = start_gateway(Backend("redis-outage", POSTGRES_URL, schema, redis.url, "clewtest:"),
+                          tmp_path_factory.mktemp("redis-outage"))
+    yield stack, redis
     stack.stop()
     redis.destroy()
-    asyncio.run(engine.dispose())
     asyncio.run(_drop_schema(schema))
+
+
+@pytest.fixture
+async def outage_db(outage):
+    stack, _ = outage
+    engine = create_engine(POSTGRES_URL, stack.backend.schema)
+    yield engine
+    await engine.dispose()
 
 
 async def _stream(session, stack, headers: dict, started: asyncio.Event) -> tuple[int, bytes]:
@@ -67,8 +75,9 @@ async def _ledger(engine, account_id: str, expected: int, timeout: float = 30) -
 
 
 @pytest.mark.parametrize("fault, recover", [("kill", "start"), ("freeze", "thaw")])
-async def test_streams_ending_while_redis_is_away_are_all_in_the_ledger_once_it_is_back(outage, fault, recover):
-    stack, redis, engine = outage
+async def test_streams_ending_while_redis_is_away_are_all_in_the_ledger_once_it_is_back(outage, outage_db, fault,
+                                                                                       recover):
+    (stack, redis), engine = outage, outage_db
     async with aiohttp.ClientSession() as session:
         account = await new_account(session, stack.url)
         await set_tier(engine, account.id, "enterprise")
