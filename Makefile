@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench soak render migrate clean prometheus-tools chromium dashboards k8s-config
+.PHONY: run test bench bench-profile soak render migrate clean prometheus-tools chromium dashboards k8s-config
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,11 @@ bench: $(STAMP)
 # Mixed load for SOAK_MINUTES (default 30) with every process's RSS sampled: a slope and flat / NOT FLAT each.
 soak: $(STAMP)
 	$(BIN)/python -m tests.bench.soak
+
+# Where the CPU goes per JSON request: each sidecar and Envoy thread's CPU ms, ext_proc messages per
+# request, and with PROFILE_PYSPY=1 the sidecars' hottest Python frames (BENCH_SECONDS, default 20).
+bench-profile: $(STAMP)
+	$(BIN)/python -m tests.bench.profile
 
 render: $(STAMP)
 	$(BIN)/clew render
