@@ -124,8 +124,9 @@ async def test_an_expired_key_is_refused_like_a_revoked_one(client, base):
     assert status == 401  # the management routes too
 
 
-async def test_an_edit_reaches_the_sidecars_without_a_restart(client, base):
-    account = await new_account(client, base, "edit")
+async def test_an_edit_reaches_the_sidecars_without_a_restart(client, gateway, db):
+    base = gateway.url
+    account = await account_on_tier(client, gateway, db, "pro")  # 100 a minute: the key's 5 is the tighter
     key = await _key(client, base, account)
     headers = {"X-API-Key": key["key"]}
     for _ in range(4):  # every sidecar process caches the key as it is
