@@ -1,6 +1,8 @@
 """Editing gateway.yaml under a running gateway: good edits apply without a restart, bad ones change nothing.
 
-These tests edit the config, so they run against a gateway of their own.
+These tests edit the config, so they run against a gateway of their own. The reload path (the file
+watch, Envoy's rendered config, each sidecar following the published copy) does not depend on the
+backend, so they run once, on PostgreSQL + Redis: there two sidecar processes must both follow.
 """
 import asyncio
 
@@ -11,6 +13,8 @@ from tests.e2e.chat import chat, sdk
 from tests.support.api import call, new_account
 from tests.support.ports import free_port
 from tests.support.stack import start_gateway
+
+pytestmark = pytest.mark.redis_only
 
 # A pool key for NVIDIA makes its route a real-provider route, which the tests then point elsewhere.
 EXTRA_ENV = {"NVIDIA_API_KEY": "nvapi-test-key"}
