@@ -47,9 +47,13 @@ def test_every_routers_upstream_filter_carries_the_sidecar_token_and_its_phase(t
                                                        "x-clew-phase": "upstream"}, cluster["name"]
 
 
+def _upstream_routes(tmp_path) -> list[dict]:
+    return [r for r in rendered_routes(make_config(), make_settings(tmp_path)).values()
+            if r["route"]["cluster"].startswith(("provider_", "router_"))]
+
+
 def test_every_route_that_names_a_provider_header_demands_the_route_token_and_removes_both(tmp_path):
-    routes = [r for r in rendered_routes(make_config(), make_settings(tmp_path)).values() if "headers" in r["match"]]
-    assert {r["route"]["cluster"].split("_")[0] for r in routes} == {"provider", "router"}
+    routes = _upstream_routes(tmp_path)
     assert len(routes) == 6 + 2 * 7  # six providers, seven candidate subsets per router
     for route in routes:
         headers = {h["name"]: h["string_match"] for h in route["match"]["headers"]}
@@ -58,10 +62,18 @@ def test_every_route_that_names_a_provider_header_demands_the_route_token_and_re
         assert route["request_headers_to_remove"] == ["x-clew-provider", "x-clew-route"]
 
 
-def test_every_other_route_matches_on_the_path_alone(tmp_path):
-    others = [r for r in rendered_routes(make_config(), make_settings(tmp_path)).values()
-              if not r["route"]["cluster"].startswith(("provider_", "router_"))]
-    assert others and all(set(r["match"]) <= {"path", "prefix"} for r in others)
+def test_every_other_route_matches_on_the_path_alone_or_on_a_credential_that_adds_authentication(tmp_path):
+    # A client header may only pick the authenticated twin of a public control-plane route (the model
+    # list of the key it sends): ext_authz is on there, so the header can add a check, never skip one.
+    routes = rendered_routes(make_config(), make_settings(tmp_path))
+    others = [r for r in routes.values() if not r["route"]["cluster"].startswith(("provider_", "router_"))]
+    assert others and all(set(r["match"]) <= {"path", "prefix", "headers"} for r in others)
+    by_header = [r for r in others if "headers" in r["match"]]
+    assert {h["name"] for r in by_header for h in r["match"]["headers"]} == {"authorization", "x-api-key"}
+    for route in by_header:
+        assert route["match"]["headers"] == [{"name": route["match"]["headers"][0]["name"], "present_match": True}]
+        assert route["route"]["cluster"] == "control_plane"
+        assert EXT_AUTHZ not in route.get("typed_per_filter_config", {}), route["name"]
 
 
 def test_tokens_come_from_the_internal_secret_and_differ_per_install_and_purpose(tmp_path):
