@@ -6,6 +6,7 @@ from redis.asyncio import Redis
 
 from control_plane import changes
 from control_plane.access_log import access_log_middleware
+from control_plane.accounts import passwords
 from control_plane.accounts import routes as accounts
 from control_plane.accounts.mailer import create_mailer
 from control_plane.accounts.throttle import MemoryLoginThrottle, RedisLoginThrottle
@@ -47,6 +48,7 @@ def _throttle(redis: Redis | None, prefix: str):
 
 def create_app(settings: Settings, config_file: ConfigFile) -> web.Application:
     config = config_file.current
+    passwords.configure(config.password_hash)
     # Metrics outermost, so they count the status the client really got.
     app = web.Application(client_max_size=config.max_request_body_bytes,
                           middlewares=[access_log_middleware, metrics_middleware, error_middleware,

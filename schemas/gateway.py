@@ -57,6 +57,11 @@ class GatewayConfig:
         return {**AUTH_PER_IP_PER_HOUR_DEFAULTS, **self.auth.get("per_ip_per_hour", {})}
 
     @property
+    def password_hash(self) -> dict:
+        """argon2id parameters of new password hashes (memory_kib, time_cost, parallelism); {}: the library's."""
+        return self.auth.get("password_hash", {})
+
+    @property
     def reset_mails_per_email_per_hour(self) -> int:
         return self.auth.get("reset_mails_per_email_per_hour", DEFAULT_RESET_MAILS_PER_EMAIL_PER_HOUR)
 
